@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian 12 machine lacks to build, test and run hrflow.
+# Idempotent: does nothing when everything is present. Needs root (or sudo) for apt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  build-essential cmake ninja-build pkg-config git ca-certificates
+  librdkafka-dev kafkacat libpq-dev postgresql-15 postgresql-client-15
+  libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
+  libcpp-httplib-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libzstd-dev libavro-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  nodejs npm chromium
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The managed PostgreSQL and the test fixture start their own clusters; Debian's default
+# cluster is not needed, but its binaries must be on a known path.
+if [ ! -x /usr/lib/postgresql/15/bin/postgres ]; then
+  echo "setup: PostgreSQL 15 binaries not found under /usr/lib/postgresql/15/bin" >&2; exit 1
+fi
+
+scripts/fetch-npm-deps.sh

@@ -1,0 +1,12 @@
+// Commands that belong to no single stage, and the stages' registration functions.
+#pragma once
+
+#include "common/cli.h"
+
+namespace hrflow {
+void add_demo_command(CLI::App& app, CliContext& ctx);
+void add_config_command(CLI::App& app, CliContext& ctx);
+namespace stream {
+void add_dev_commands(CLI::App& app, CliContext& ctx);
+}
+}  // namespace hrflow
