@@ -9,14 +9,17 @@ APT_PACKAGES=(
   librdkafka-dev kafkacat libpq-dev postgresql-15 postgresql-client-15
   libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libcpp-httplib-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libzstd-dev libavro-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
-  nodejs npm chromium
+  libgtest-dev libgmock-dev libbenchmark-dev libfaketime
+  chromium
 )
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm may come from another source than Debian (e.g. a vendor repository); only a missing
+# command makes us install Debian's.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
