@@ -9,7 +9,8 @@
 namespace hrflow {
 
 namespace {
-int run_demo(const Config& config) {
+int run_demo(const Config& config, bool no_serve) {
+  (void)no_serve;  // the demo ends by serving the web UI once `hrflow serve` exists
   auto layout = StateLayout::from(config);
   std::printf("hrflow demo: state under %s\n", layout.state_dir.c_str());
   auto warehouse = open_warehouse(config);
@@ -35,7 +36,7 @@ void add_demo_command(CLI::App& app, CliContext& ctx) {
       "demo", "Run the whole pipeline once on a small simulated fleet under .hrflow/ (zero configuration)");
   auto no_serve = std::make_shared<bool>(false);
   cmd->add_flag("--no-serve", *no_serve, "Exit after the one-shot pipeline run instead of serving the web UI");
-  on_run(cmd, ctx, [&ctx] { return run_demo(ctx.config); });
+  on_run(cmd, ctx, [&ctx, no_serve] { return run_demo(ctx.config, *no_serve); });
 }
 
 }  // namespace hrflow
