@@ -243,8 +243,10 @@ Result<Config> Config::parse(std::string_view yaml_text, std::string_view origin
     auto [prefix, node] = stack.back();
     stack.pop_back();
     for (auto it = node.begin(); it != node.end(); ++it) {
-      std::string key = prefix.empty() ? it->first.as<std::string>() : prefix + "." + it->first.as<std::string>();
-      const YAML::Node& value = it->second;
+      // Copies: yaml-cpp's iterator hands out temporaries, references to them would dangle.
+      const YAML::Node key_node = it->first;
+      const YAML::Node value = it->second;
+      std::string key = prefix.empty() ? key_node.as<std::string>() : prefix + "." + key_node.as<std::string>();
       const SettingSpec* spec = find_setting(key);
       if (spec == nullptr) {
         bool is_group = false;
@@ -257,13 +259,13 @@ Result<Config> Config::parse(std::string_view yaml_text, std::string_view origin
         std::string parent = dot == std::string::npos ? "" : key.substr(0, dot);
         std::string valid = valid_keys_under(parent);
         if (valid.empty()) valid = valid_keys_under("");
-        return invalid_argument("{}: unknown setting '{}'; valid settings{}: {}", mark(origin, it->first), key,
+        return invalid_argument("{}: unknown setting '{}'; valid settings{}: {}", mark(origin, key_node), key,
                                 parent.empty() ? "" : " under '" + parent + "'", valid);
       }
       if (spec->secret) {
         return invalid_argument("{}: '{}' is a secret and is not read from files; set the environment "
                                 "variable {} instead",
-                                mark(origin, it->first), key, spec->env);
+                                mark(origin, key_node), key, spec->env);
       }
       if (spec->type == SettingType::kMap) {
         if (!value.IsMap() && !value.IsNull()) {
