@@ -59,6 +59,8 @@ class StreamConsumer {
 
 // Kafka's default partitioner: murmur2(key) & 0x7fffffff % partitions.
 int32_t partition_for_key(std::string_view key, int32_t partitions);
+// Kafka's murmur2 hash (seed 0x9747b28c), as the Java client and librdkafka compute it.
+uint32_t murmur2(std::string_view key);
 
 // Open the configured stream (embedded log or Kafka) for producing / consuming as `group`.
 Result<std::unique_ptr<StreamProducer>> open_producer(const Config& config);

@@ -1,0 +1,29 @@
+// Kafka through librdkafka behind the StreamProducer / StreamConsumer interfaces.
+//
+// Producer: idempotent (enable.idempotence=true: no duplicates or reordering on retries), batching and
+// lz4 compression tuned for throughput, keys placed by murmur2 (librdkafka's "murmur2_random", the Java
+// client's default) so a user lands on the same partition as in the embedded log. A record counts as
+// acknowledged only when its delivery report says the brokers have it. Opening checks that the cluster
+// answers within a bounded time and creates the topic when missing (stream.kafka.create_topic).
+// Consumer: a member of a consumer group with auto-commit off; commit() commits synchronously;
+// assignment() follows rebalances.
+// Every property in stream.kafka.properties is passed to librdkafka as is (after hrflow's defaults, so
+// it wins); stream.kafka.sasl_password becomes sasl.password.
+// Thread-safety: one thread per object (librdkafka's own threads are internal).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/config.h"
+#include "stream/stream.h"
+
+namespace hrflow::stream {
+
+// How long opening waits for the cluster to answer before giving up with an error.
+inline constexpr int kKafkaConnectTimeoutMs = 10000;
+
+Result<std::unique_ptr<StreamProducer>> open_kafka_producer(const Config& config);
+Result<std::unique_ptr<StreamConsumer>> open_kafka_consumer(const Config& config, const std::string& group);
+
+}  // namespace hrflow::stream
