@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "common/cli.h"
 #include "common/duckdb.h"
+#include "ingest/cli.h"
 
 namespace {
 
@@ -48,7 +49,7 @@ int main(int argc, char** argv) {
   add_not_built(app, ctx, "oltp", "Operational PostgreSQL: start it, generate users/activities, mutate, export");
   add_not_built(app, ctx, "produce", "Simulate a fleet of heart-rate watches into the stream (backfill or live)");
   add_not_built(app, ctx, "sink", "Write the stream into the event-time partitioned lake, exactly once");
-  add_not_built(app, ctx, "sync", "Load new lake files and PostgreSQL changes (CDC) into the warehouse's raw schema");
+  ingest::add_sync_commands(app, ctx);
   add_not_built(app, ctx, "build", "Build and test the warehouse models (dbt-style: seeds, models, data tests)");
   add_not_built(app, ctx, "serve", "Run the pipeline continuously with a web UI, automation and run history");
   add_not_built(app, ctx, "query", "Query the warehouse through the semantic layer or with read-only SQL");

@@ -1,0 +1,35 @@
+// Airbyte's bookkeeping columns, shared by the lake and CDC sources so that SQL written for the
+// original warehouse keeps working: `_airbyte_raw_id` (a random UUID per row), `_airbyte_extracted_at`
+// (when hrflow read the record), `_airbyte_meta` (JSON {"changes":[...],"errors":[...]}).
+// UuidGenerator is not thread-safe (one per loader); the functions are pure.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <string_view>
+
+namespace hrflow::ingest {
+
+// `_airbyte_meta` of a record read without remarks.
+inline constexpr std::string_view kCleanMeta = R"({"changes":[],"errors":[]})";
+
+// "2024-04-01 12:34:56.123456+00": unambiguous text for TIMESTAMPTZ columns.
+std::string format_timestamp_utc(int64_t unix_us);
+
+// Random (version 4) UUIDs as text, fast enough for every row of a bulk load.
+class UuidGenerator {
+ public:
+  UuidGenerator();
+  // Writes 36 characters at `out`.
+  void next(char* out);
+  std::string next();
+
+ private:
+  std::mt19937_64 rng_;
+};
+
+// Append `s` to `out` as a JSON string literal (quotes and escapes).
+void append_json_string(std::string& out, std::string_view s);
+
+}  // namespace hrflow::ingest
