@@ -212,6 +212,11 @@ Status Appender::append_timestamp_us(int64_t micros) {
   return check(duckdb_append_timestamp(a_, duckdb_timestamp{micros}), "timestamp");
 }
 Status Appender::end_row() { return check(duckdb_appender_end_row(a_), "end_row"); }
+Status Appender::append_chunk(duckdb_data_chunk chunk) {
+  return check(duckdb_append_data_chunk(a_, chunk), "data chunk");
+}
+duckdb_logical_type Appender::column_type(uint64_t col) { return duckdb_appender_column_type(a_, col); }
+uint64_t Appender::column_count() { return duckdb_appender_column_count(a_); }
 Status Appender::flush() { return check(duckdb_appender_flush(a_), "flush"); }
 Status Appender::close() { return check(duckdb_appender_close(a_), "close"); }
 

@@ -144,6 +144,11 @@ class Appender {
   // A TIMESTAMP value from microseconds since the epoch.
   Status append_timestamp_us(int64_t micros);
   Status end_row();
+  // Append a whole data chunk whose column types match the table (the fast path of bulk loads).
+  Status append_chunk(duckdb_data_chunk chunk);
+  // Type of column `col` of the target table; the caller destroys it (duckdb_destroy_logical_type).
+  duckdb_logical_type column_type(uint64_t col);
+  uint64_t column_count();
   Status flush();
   Status close();
 

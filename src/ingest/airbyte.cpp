@@ -26,11 +26,15 @@ UuidGenerator::UuidGenerator() {
   rng_.seed(seq);
 }
 
+void UuidGenerator::next_bits(uint64_t& hi, uint64_t& lo) {
+  hi = (rng_() & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  lo = (rng_() & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // RFC 4122 variant
+}
+
 void UuidGenerator::next(char* out) {
   static constexpr char kHex[] = "0123456789abcdef";
-  uint64_t hi = rng_(), lo = rng_();
-  hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
-  lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // RFC 4122 variant
+  uint64_t hi, lo;
+  next_bits(hi, lo);
   int pos = 0;
   for (int i = 0; i < 16; ++i) {
     if (i == 4 || i == 6 || i == 8 || i == 10) out[pos++] = '-';

@@ -24,6 +24,8 @@ class UuidGenerator {
   // Writes 36 characters at `out`.
   void next(char* out);
   std::string next();
+  // The same UUID as two 64-bit halves (most significant first), for binary column writes.
+  void next_bits(uint64_t& hi, uint64_t& lo);
 
  private:
   std::mt19937_64 rng_;

@@ -1,0 +1,75 @@
+// The lake source of `hrflow sync lake`: lake files (JSON lines, optionally .gz/.zst) ->
+// raw.heart_rate_stream, each new or changed file exactly once.
+//
+// Every file is loaded in its own warehouse transaction together with its history entry
+// (raw._hrflow_lake_files: URL, last-modified, size, etag), so a crash can neither load a file twice nor
+// skip it. A file is loaded when its URL is not in the history or its fingerprint changed. The cursor is
+// `_ab_source_file_last_modified` as in Airbyte; when the history exceeds sync.history_max_files, entries
+// older than (cursor - sync.days_to_sync_if_history_full days) are compacted to a URL hash, which still
+// proves a file was loaded. Unlike Airbyte, a file that appears late with an older modification time is
+// never skipped: only its URL decides.
+//
+// Records: simdjson parses each line; numbers given as strings are coerced and noted in
+// `_airbyte_meta.changes`; lines that cannot be read are loaded with NULL fields and the error (file:line
+// and the original text) in `_airbyte_meta.errors`. Objects that are not lake files are skipped and
+// reported.
+//
+// Lifecycle: LakeSource::run() once per command. Not thread-safe; one owner of the warehouse.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/duckdb.h"
+#include "common/status.h"
+#include "lake/storage.h"
+
+namespace hrflow::ingest {
+
+struct LakeOptions {
+  int64_t days_to_sync_if_history_full = 3;
+  int64_t history_max_files = 10000;
+  bool progress = true;
+};
+
+struct LakeStats {
+  uint64_t files_listed = 0, files_loaded = 0, files_reloaded = 0, files_unchanged = 0;
+  uint64_t rows = 0, rows_with_errors = 0, rows_coerced = 0, bytes = 0;
+  std::vector<std::string> skipped;  // "key: reason" of objects that are not lake files
+  double seconds = 0;
+};
+
+// What a lake key says: topics/<topic>/year=YYYY/month=MM/day=dd/hour=HH/<topic>+<partition>+<offset>.json[.gz|.zst]
+struct LakeKey {
+  std::string topic;
+  int partition = 0;
+  int64_t offset = 0;
+  enum Compression { kNone, kGzip, kZstd } compression = kNone;
+};
+std::optional<LakeKey> parse_lake_key(std::string_view key);
+
+// Decompress a whole .gz/.zst object; a damaged or truncated stream returns what could be read and
+// sets `error`.
+std::string decompress(std::string_view data, LakeKey::Compression c, std::string& error);
+
+// Create raw.heart_rate_stream and the load history if missing.
+Status ensure_lake_tables(db::Connection& conn);
+// Parse one lake file (`content`, compressed as the key says; used as scratch space) and append its
+// records to raw.heart_rate_stream through `conn`, inside the caller's transaction if one is open.
+Status load_lake_content(db::Connection& conn, std::string& content, LakeKey::Compression compression,
+                         const std::string& url, int64_t modified_us, int64_t extracted_us, LakeStats& stats);
+
+class LakeSource {
+ public:
+  static Result<LakeStats> run(lake::ObjectStore& store, db::Database& warehouse, const LakeOptions& options,
+                               const Clock& clock = SystemClock::instance());
+};
+
+inline constexpr const char* kLakeHistoryTable = "_hrflow_lake_files";
+inline constexpr const char* kLakeCompactedTable = "_hrflow_lake_files_compacted";
+
+}  // namespace hrflow::ingest

@@ -1,0 +1,143 @@
+// The lake loader against a real DuckDB: well-formed lines, numbers sent as strings, broken and
+// truncated lines, compressed files, empty files, lake key recognition.
+#include <gtest/gtest.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "common/duckdb.h"
+#include "ingest/lake.h"
+
+namespace hrflow::ingest {
+namespace {
+
+struct Db {
+  db::Database database = std::move(db::Database::open(":memory:")).value();
+  db::Connection conn = std::move(db::Connection::connect(database)).value();
+  Db() {
+    EXPECT_TRUE(conn.execute("CREATE SCHEMA raw").ok());
+    auto st = ensure_lake_tables(conn);
+    EXPECT_TRUE(st.ok()) << st.error().message;
+  }
+  std::string q(const std::string& sql) {
+    auto v = conn.scalar(sql);
+    EXPECT_TRUE(v.ok()) << sql << ": " << v.error().message;
+    return v.ok() ? v->value_or("NULL") : "ERROR";
+  }
+  LakeStats load(std::string content, LakeKey::Compression c = LakeKey::kNone, const std::string& url = "file:///l/a.json") {
+    LakeStats stats;
+    auto st = load_lake_content(conn, content, c, url, 1711940000000000LL, 1711950000000000LL, stats);
+    EXPECT_TRUE(st.ok()) << st.error().message;
+    return stats;
+  }
+};
+
+constexpr const char* kGood =
+    R"({"user_id":10001,"heart_rate":128,"timestamp":1711943972,"meta":{"activity_id":20890,"location":{"latitude":37.416834,"longitude":-121.975002}}})";
+
+TEST(LakeLoad, LoadsRecordsWithAirbyteColumns) {
+  Db db;
+  auto s = db.load(std::string(kGood) + "\n" + kGood + "\n");
+  EXPECT_EQ(s.rows, 2u);
+  EXPECT_EQ(s.rows_with_errors, 0u);
+  EXPECT_EQ(db.q("SELECT count(DISTINCT _airbyte_raw_id) FROM raw.heart_rate_stream"), "2");
+  EXPECT_EQ(db.q("SELECT user_id || ',' || heart_rate || ',' || \"timestamp\" || ',' || (meta->>'$.activity_id') "
+                 "FROM raw.heart_rate_stream LIMIT 1"),
+            "10001,128.0,1711943972,20890");
+  EXPECT_EQ(db.q("SELECT (meta->'$.location'->>'$.latitude') FROM raw.heart_rate_stream LIMIT 1"), "37.416834");
+  EXPECT_EQ(db.q("SELECT _ab_source_file_url || ' ' || epoch_us(_ab_source_file_last_modified) || ' ' || "
+                 "epoch_us(_airbyte_extracted_at) FROM raw.heart_rate_stream LIMIT 1"),
+            "file:///l/a.json 1711940000000000 1711950000000000");
+  EXPECT_EQ(db.q("SELECT count(*) FROM raw.heart_rate_stream WHERE json_array_length(_airbyte_meta->'$.errors') = 0 "
+                 "AND json_array_length(_airbyte_meta->'$.changes') = 0"),
+            "2");
+}
+
+TEST(LakeLoad, CoercesStringsAndKeepsUnreadableLinesWithTheirError) {
+  Db db;
+  std::string content =
+      R"({"user_id":"10002","heart_rate":"97","timestamp":"1711943973","meta":"{\"activity_id\":20001}"})" "\n"
+      R"({"user_id":10003,"heart_rate":"fast","timestamp":1711943974,"meta":{}})" "\n"
+      "{\"user_id\":10004,\"heart_rate\":1\n"  // broken JSON
+      "\n"
+      R"({"user_id":10005,"heart_rate":80,"timestamp":1711943975,"meta":{"activity_id":2)";  // truncated last line
+  auto s = db.load(content);
+  EXPECT_EQ(s.rows, 4u) << "blank lines are not records; everything else is kept";
+  EXPECT_EQ(s.rows_with_errors, 3u);
+  EXPECT_EQ(s.rows_coerced, 1u);
+  EXPECT_EQ(db.q("SELECT user_id || ',' || heart_rate || ',' || (meta->>'$.activity_id') FROM raw.heart_rate_stream "
+                 "WHERE user_id = 10002"),
+            "10002,97.0,20001");
+  EXPECT_EQ(db.q("SELECT json_array_length(_airbyte_meta->'$.changes') FROM raw.heart_rate_stream WHERE user_id = 10002"),
+            "4");
+  EXPECT_EQ(db.q("SELECT (heart_rate IS NULL) AND ((_airbyte_meta->>'$.errors[0]') LIKE '%a.json:2: field heart_rate is "
+                 "\"fast\", not a number%') FROM raw.heart_rate_stream WHERE user_id = 10003"),
+            "true");
+  EXPECT_EQ(db.q("SELECT string_agg(_airbyte_meta->>'$.record', '|' ORDER BY _airbyte_meta->>'$.record') FROM "
+                 "raw.heart_rate_stream WHERE user_id IS NULL"),
+            "{\"user_id\":10004,\"heart_rate\":1|{\"user_id\":10005,\"heart_rate\":80,\"timestamp\":1711943975,"
+            "\"meta\":{\"activity_id\":2");
+  EXPECT_EQ(db.q("SELECT count(*) FROM raw.heart_rate_stream WHERE (_airbyte_meta->>'$.errors[0]') LIKE "
+                 "'file:///l/a.json:3: unreadable JSON%'"),
+            "1");
+}
+
+std::string gzip(const std::string& in) {
+  z_stream zs{};
+  deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&zs, in.size()) + 32, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+TEST(LakeLoad, DecompressesGzipAndZstdAndReportsTruncation) {
+  Db db;
+  std::string lines;
+  for (int i = 0; i < 500; ++i) lines += std::string(kGood) + "\n";
+  EXPECT_EQ(db.load(gzip(lines), LakeKey::kGzip).rows, 500u);
+  std::string z(ZSTD_compressBound(lines.size()), '\0');
+  z.resize(ZSTD_compress(z.data(), z.size(), lines.data(), lines.size(), 3));
+  EXPECT_EQ(db.load(z, LakeKey::kZstd).rows, 500u);
+  EXPECT_EQ(db.q("SELECT count(*) FROM raw.heart_rate_stream WHERE json_array_length(_airbyte_meta->'$.errors') = 0"),
+            "1000");
+
+  std::string g = gzip(lines);
+  auto cut = db.load(g.substr(0, g.size() / 2), LakeKey::kGzip, "file:///l/cut.json.gz");
+  EXPECT_GT(cut.rows, 0u);
+  EXPECT_GE(cut.rows_with_errors, 1u);
+  EXPECT_EQ(db.q("SELECT count(*) FROM raw.heart_rate_stream WHERE _airbyte_meta::VARCHAR LIKE '%gzip stream is "
+                 "truncated%'"),
+            "1");
+  std::string error;
+  EXPECT_EQ(decompress(z.substr(0, z.size() - 5), LakeKey::kZstd, error).size() < lines.size(), true);
+  EXPECT_FALSE(error.empty());
+}
+
+TEST(LakeLoad, EmptyFileLoadsNothing) {
+  Db db;
+  auto s = db.load("");
+  EXPECT_EQ(s.rows, 0u);
+  EXPECT_EQ(db.q("SELECT count(*) FROM raw.heart_rate_stream"), "0");
+}
+
+TEST(LakeKeys, RecognisesTheSinkLayoutOnly) {
+  auto k = parse_lake_key("topics/hr-data-topic/year=2024/month=04/day=01/hour=03/hr-data-topic+5+0000001234.json.gz");
+  ASSERT_TRUE(k.has_value());
+  EXPECT_EQ(k->topic, "hr-data-topic");
+  EXPECT_EQ(k->partition, 5);
+  EXPECT_EQ(k->offset, 1234);
+  EXPECT_EQ(k->compression, LakeKey::kGzip);
+  EXPECT_TRUE(parse_lake_key("topics/t/year=2024/month=04/day=01/hour=03/t+0+0000000000.json").has_value());
+  EXPECT_FALSE(parse_lake_key("README.txt").has_value());
+  EXPECT_FALSE(parse_lake_key("topics/t/year=2024/month=04/day=01/hour=03/t+0+0000000000.json.tmp").has_value());
+  EXPECT_FALSE(parse_lake_key("topics/t/year=2024/month=4/day=01/hour=03/t+0+0000000000.json").has_value());
+  EXPECT_FALSE(parse_lake_key("topics/t/year=2024/month=04/day=01/hour=03/u+0+0000000000.json").has_value());
+}
+
+}  // namespace
+}  // namespace hrflow::ingest
