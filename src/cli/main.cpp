@@ -9,6 +9,7 @@
 #include "common/cli.h"
 #include "common/duckdb.h"
 #include "ingest/cli.h"
+#include "query/cli.h"
 
 namespace {
 
@@ -52,7 +53,7 @@ int main(int argc, char** argv) {
   ingest::add_sync_commands(app, ctx);
   add_not_built(app, ctx, "build", "Build and test the warehouse models (dbt-style: seeds, models, data tests)");
   add_not_built(app, ctx, "serve", "Run the pipeline continuously with a web UI, automation and run history");
-  add_not_built(app, ctx, "query", "Query the warehouse through the semantic layer or with read-only SQL");
+  query::add_query_command(app, ctx);
   add_not_built(app, ctx, "status", "Show the freshness of every asset");
   stream::add_dev_commands(app, ctx);
 

@@ -1,0 +1,148 @@
+#include "query/cli.h"
+
+#include <cstdio>
+#include <filesystem>
+
+#include "common/state.h"
+#include "query/semantic_layer.h"
+#include "query/table.h"
+
+namespace hrflow::query {
+
+namespace {
+
+std::vector<std::string> split_commas(const std::vector<std::string>& items) {
+  std::vector<std::string> out;
+  for (const auto& item : items) {
+    size_t start = 0;
+    while (start <= item.size()) {
+      size_t comma = item.find(',', start);
+      std::string part = item.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (!part.empty()) out.push_back(part);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  return out;
+}
+
+// Errors from DuckDB about missing warehouse tables get the fix appended.
+Error with_hint(Error e) {
+  if (e.message.find("does not exist") != std::string::npos && e.message.find("Table") != std::string::npos) {
+    e.message += "\n(the warehouse has no such table yet: run `hrflow build` to build the serving models and seeds)";
+  }
+  return e;
+}
+
+struct Options {
+  std::vector<std::string> metrics, by, where;
+  std::vector<std::string> order;
+  int64_t limit = 0;
+  std::string format = "table";
+  std::string sql;
+  bool show_sql = false;
+};
+
+int run(const CliContext& ctx, const Options& o) {
+  std::string text;
+  if (!o.sql.empty()) {
+    if (!o.metrics.empty() || !o.by.empty() || !o.where.empty()) {
+      std::fprintf(stderr, "hrflow query: --sql cannot be combined with --metric/--by/--where\n");
+      return kExitUsage;
+    }
+  } else if (o.metrics.empty()) {
+    std::fprintf(stderr, "hrflow query: name a metric (--metric avg_heart_rate) or give --sql; see `hrflow query --help`\n");
+    return kExitUsage;
+  }
+  CompiledQuery compiled;
+  if (o.sql.empty()) {
+    const std::string project = ctx.config.get_string("transform.project_dir");
+    auto layer = SemanticLayer::for_project(project.empty() ? std::filesystem::path() : ctx.config.get_path("transform.project_dir"));
+    if (!layer.ok()) return report_error(layer.error());
+    Request req;
+    req.metrics = split_commas(o.metrics);
+    req.dimensions = split_commas(o.by);
+    for (const auto& w : o.where) {
+      auto f = parse_filter(w);
+      if (!f.ok()) return report_error(f.error());
+      req.filters.push_back(*f);
+    }
+    for (const auto& ord : split_commas(o.order)) {
+      auto parsed = parse_order(ord);
+      if (!parsed.ok()) return report_error(parsed.error());
+      req.order.push_back(*parsed);
+    }
+    if (o.limit != 0) req.limit = o.limit;
+    auto c = layer->compile(req);
+    if (!c.ok()) return report_error(c.error());
+    compiled = std::move(c).value();
+    if (o.show_sql) {
+      std::fprintf(stderr, "%s\n", compiled.sql.c_str());
+      for (size_t i = 0; i < compiled.params.size(); ++i) {
+        std::fprintf(stderr, "-- ?%zu = %s\n", i + 1, compiled.params[i].text.c_str());
+      }
+    }
+  }
+  auto database = open_warehouse_read_only(ctx.config);
+  if (!database.ok()) return report_error(database.error());
+  auto conn = db::Connection::connect(*database);
+  if (!conn.ok()) return report_error(conn.error());
+  auto table = o.sql.empty() ? execute(*conn, compiled) : run_read_only_sql(*conn, o.sql);
+  if (!table.ok()) return report_error(with_hint(table.error()));
+  if (o.format == "csv") {
+    text = to_csv(*table);
+  } else if (o.format == "json") {
+    text = to_json(*table) + "\n";
+  } else {
+    text = to_text(*table);
+  }
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return kExitOk;
+}
+
+}  // namespace
+
+Result<db::Database> open_warehouse_read_only(const Config& config) {
+  const auto layout = StateLayout::from(config);
+  if (!std::filesystem::exists(layout.warehouse_path)) {
+    return make_error(ErrorKind::kNotFound, "no warehouse at '{}': run the pipeline first (`hrflow demo`, or `hrflow sync` then `hrflow build`)",
+                      layout.warehouse_path.string());
+  }
+  std::map<std::string, std::string> options{{"access_mode", "READ_ONLY"}, {"enable_external_access", "false"}};
+  if (config.get_int("warehouse.threads") > 0) options["threads"] = std::to_string(config.get_int("warehouse.threads"));
+  if (!config.get_string("warehouse.memory_limit").empty()) options["memory_limit"] = config.get_string("warehouse.memory_limit");
+  auto db = db::Database::open(layout.warehouse_path.string(), options);
+  if (!db.ok()) {
+    return db.error().with_context(
+        "opening the warehouse read-only (if `hrflow serve` owns it, use the dashboard or stop it first)");
+  }
+  return db;
+}
+
+void add_query_command(CLI::App& app, CliContext& ctx) {
+  auto* cmd = app.add_subcommand("query", "Query the warehouse through the semantic layer or with read-only SQL");
+  auto o = std::make_shared<Options>();
+  cmd->add_option("-m,--metric", o->metrics, "Metric(s) to compute, comma-separated (e.g. avg_heart_rate,readings)");
+  cmd->add_option("-b,--by", o->by, "Dimension(s) to group by, comma-separated (e.g. activity,sex)");
+  cmd->add_option("-w,--where", o->where,
+                  "Filter DIMENSION=VALUE (also !=, <, <=, >, >=; VALUE1,VALUE2 for any of them); repeat to AND");
+  cmd->add_option("--order", o->order, "Order by a requested metric or dimension: FIELD [asc|desc] (default: the dimensions)");
+  cmd->add_option("--limit", o->limit, "At most this many rows")->check(CLI::Range(int64_t{1}, kMaxLimit));
+  cmd->add_option("-f,--format", o->format, "Output: table, csv or json")->check(CLI::IsMember({"table", "csv", "json"}));
+  cmd->add_option("--sql", o->sql, "Run read-only SQL (SELECT only) instead of the semantic layer");
+  cmd->add_flag("--show-sql", o->show_sql, "Print the compiled SQL and its parameters on stderr");
+  std::string footer =
+      "\nExamples:\n"
+      "  hrflow query --metric avg_heart_rate --by activity,sex --where region=Europe\n"
+      "  hrflow query -m resting_heart_rate -b hemisphere,month --where date>=2024-01-01 --format csv\n"
+      "  hrflow query -m readings -b local_hour,activity --where subregion=Nordic --order readings desc --limit 10\n"
+      "  hrflow query --sql \"SELECT activity_name, count(*) FROM serving.fct_heart_rates JOIN serving.dim_activities "
+      "USING (activity_key) GROUP BY 1\"\n\n"
+      "Filter values are bound as parameters (never pasted into SQL). The warehouse is opened read-only.\n\n";
+  auto layer = SemanticLayer::builtin();
+  footer += layer.ok() ? layer->describe() : "(semantic layer unavailable: " + layer.error().message + ")\n";
+  cmd->footer(footer);
+  on_run(cmd, ctx, [&ctx, o] { return run(ctx, *o); });
+}
+
+}  // namespace hrflow::query

@@ -1,0 +1,238 @@
+#include "query/dashboard.h"
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+
+#include "query/table.h"
+
+namespace hrflow::query {
+
+namespace {
+
+using nlohmann::json;
+
+std::string error_json(const std::string& message) { return json{{"error", message}}.dump(); }
+
+Result<std::vector<std::string>> string_array(const json& j, const char* key) {
+  std::vector<std::string> out;
+  if (!j.contains(key) || j[key].is_null()) return out;
+  if (!j[key].is_array()) return invalid_argument("'{}' must be an array of strings", key);
+  for (const auto& v : j[key]) {
+    if (!v.is_string()) return invalid_argument("'{}' must be an array of strings", key);
+    out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+Result<std::vector<Filter>> parse_filters(const json& j) {
+  std::vector<Filter> out;
+  if (!j.contains("filters") || j["filters"].is_null()) return out;
+  if (!j["filters"].is_array()) return invalid_argument("'filters' must be an array");
+  for (const auto& f : j["filters"]) {
+    if (!f.is_object() || !f.contains("dimension") || !f["dimension"].is_string()) {
+      return invalid_argument("each filter needs {{\"dimension\": name, \"op\": \"=\", \"values\": [..]}}");
+    }
+    Filter filter;
+    filter.dimension = f["dimension"].get<std::string>();
+    std::string op = f.contains("op") && f["op"].is_string() ? f["op"].get<std::string>() : "=";
+    HRFLOW_ASSIGN_OR_RETURN(filter.op, parse_filter_op(op));
+    if (!f.contains("values") || !f["values"].is_array()) return invalid_argument("filter on '{}' needs \"values\": [..]", filter.dimension);
+    for (const auto& v : f["values"]) {
+      if (v.is_string()) {
+        filter.values.push_back(v.get<std::string>());
+      } else if (v.is_number_integer()) {
+        filter.values.push_back(std::to_string(v.get<int64_t>()));
+      } else {
+        return invalid_argument("filter values of '{}' must be strings or integers", filter.dimension);
+      }
+    }
+    if (filter.values.empty()) continue;  // "any value": no condition
+    out.push_back(std::move(filter));
+  }
+  return out;
+}
+
+Result<json> parse_body(std::string_view body) {
+  json j = json::parse(body.empty() ? std::string_view("{}") : body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return invalid_argument("request body must be a JSON object");
+  return j;
+}
+
+Result<Table> run(db::Connection& conn, const std::string& sql, const std::vector<Param>& params) {
+  return execute(conn, CompiledQuery{sql, params, {}});
+}
+
+json table_json(const Table& t) { return json::parse(to_json(t)); }
+
+}  // namespace
+
+Result<Request> parse_request_json(std::string_view body) {
+  HRFLOW_ASSIGN_OR_RETURN(json j, parse_body(body));
+  Request r;
+  HRFLOW_ASSIGN_OR_RETURN(r.metrics, string_array(j, "metrics"));
+  HRFLOW_ASSIGN_OR_RETURN(r.dimensions, string_array(j, "by"));
+  HRFLOW_ASSIGN_OR_RETURN(r.filters, parse_filters(j));
+  if (j.contains("order") && !j["order"].is_null()) {
+    if (!j["order"].is_array()) return invalid_argument("'order' must be an array of {{\"field\", \"desc\"}}");
+    for (const auto& o : j["order"]) {
+      if (!o.is_object() || !o.contains("field") || !o["field"].is_string()) return invalid_argument("each order item needs \"field\"");
+      r.order.push_back({o["field"].get<std::string>(), o.value("desc", false)});
+    }
+  }
+  if (j.contains("limit") && !j["limit"].is_null()) {
+    if (!j["limit"].is_number_integer()) return invalid_argument("'limit' must be an integer");
+    r.limit = j["limit"].get<int64_t>();
+  }
+  return r;
+}
+
+Result<PredictorQueries> predictor_queries(const SemanticLayer& layer, const std::vector<Filter>& filters) {
+  std::set<std::string> joins;
+  std::map<std::string, std::string> sql;
+  for (const char* name : {"subregion", "local_weekday", "local_hour", "local_date", "activity"}) {
+    HRFLOW_ASSIGN_OR_RETURN(const Dimension* d, layer.find_dimension(name));
+    joins.insert(d->requires_joins.begin(), d->requires_joins.end());
+    sql[name] = d->sql;
+  }
+  HRFLOW_ASSIGN_OR_RETURN(SourceClause src, layer.source(joins, filters));
+  const std::string base = fmt::format(
+      "WITH base AS (\n"
+      "  SELECT coalesce({}, 'Unknown') AS subregion, {} AS local_weekday, {} AS local_hour, {} AS local_date,\n"
+      "         f.user_key, {} AS activity, count(DISTINCT epoch_ms(f.event_datetime) // 600000) AS slots\n"
+      "  {}\n  {}\n  GROUP BY ALL\n"
+      "),\n"
+      "split AS (SELECT *, hash(local_date) % 5 = 0 AS held_out FROM base),\n"
+      "train AS (SELECT subregion, local_weekday, local_hour, activity, sum(slots) AS slots FROM split\n"
+      "          WHERE NOT held_out GROUP BY ALL)\n",
+      sql["subregion"], sql["local_weekday"], sql["local_hour"], sql["local_date"], sql["activity"], src.from, src.where);
+  PredictorQueries q;
+  q.params = src.params;
+  q.probabilities_sql = base +
+      "SELECT subregion, local_weekday, local_hour, activity, slots * 10 AS minutes,\n"
+      "       round(slots / sum(slots) OVER (PARTITION BY subregion, local_weekday, local_hour), 4) AS probability,\n"
+      "       row_number() OVER (PARTITION BY subregion, local_weekday, local_hour ORDER BY slots DESC, activity) AS rank\n"
+      "FROM train ORDER BY subregion, local_weekday, local_hour, rank";
+  q.evaluation_sql = base +
+      ", ranked AS (SELECT *, row_number() OVER (PARTITION BY subregion, local_weekday, local_hour\n"
+      "                                             ORDER BY slots DESC, activity) AS rank FROM train),\n"
+      "overall AS (SELECT activity AS baseline FROM train GROUP BY activity ORDER BY sum(slots) DESC, activity LIMIT 1),\n"
+      "test AS (SELECT subregion, local_weekday, local_hour, local_date, user_key,\n"
+      "                arg_max(activity, (slots, activity)) AS actual\n"
+      "         FROM split WHERE held_out GROUP BY ALL)\n"
+      "SELECT count(*) AS cases,\n"
+      "       round(avg(CASE WHEN p1.activity = t.actual THEN 1.0 ELSE 0.0 END), 4) AS accuracy,\n"
+      "       round(avg(CASE WHEN EXISTS (SELECT 1 FROM ranked r WHERE r.subregion = t.subregion AND r.local_weekday = t.local_weekday\n"
+      "                  AND r.local_hour = t.local_hour AND r.rank <= 3 AND r.activity = t.actual) THEN 1.0 ELSE 0.0 END), 4) AS top3_accuracy,\n"
+      "       any_value(o.baseline) AS baseline_activity,\n"
+      "       round(avg(CASE WHEN o.baseline = t.actual THEN 1.0 ELSE 0.0 END), 4) AS baseline_accuracy\n"
+      "FROM test t\n"
+      "LEFT JOIN ranked p1 ON p1.subregion = t.subregion AND p1.local_weekday = t.local_weekday\n"
+      "                    AND p1.local_hour = t.local_hour AND p1.rank = 1\n"
+      "CROSS JOIN overall o";
+  return q;
+}
+
+Result<Dashboard> Dashboard::create(const db::Database& warehouse, SemanticLayer layer) {
+  return Dashboard(warehouse, std::move(layer));
+}
+
+Result<std::string> Dashboard::meta() const {
+  HRFLOW_ASSIGN_OR_RETURN(auto conn, db::Connection::connect(*db_));
+  json j;
+  auto measures = json::array();
+  for (const auto& m : layer_.measures()) measures.push_back({{"name", m.name}, {"description", m.description}});
+  auto dims = json::array();
+  for (const auto& d : layer_.dimensions()) {
+    dims.push_back({{"name", d.name}, {"description", d.description}, {"type", value_type_name(d.type)}, {"values", d.values}});
+  }
+  j["measures"] = measures;
+  j["dimensions"] = dims;
+  // Filter choices come from the small dimension tables, not from scanning the readings.
+  HRFLOW_ASSIGN_OR_RETURN(Table acts, run_read_only_sql(conn, "SELECT DISTINCT activity_name FROM serving.dim_activities ORDER BY 1"));
+  HRFLOW_ASSIGN_OR_RETURN(Table countries, run_read_only_sql(conn,
+      "SELECT DISTINCT u.address_country_code AS code, any_value(u.address_country_name) AS name,\n"
+      "       any_value(c.region) AS region, any_value(c.subregion) AS subregion\n"
+      "FROM serving.dim_users u LEFT JOIN staging.country_regions c ON c.alpha2 = u.address_country_code\n"
+      "WHERE u.address_country_code IS NOT NULL GROUP BY 1 ORDER BY 2"));
+  HRFLOW_ASSIGN_OR_RETURN(Table range, run_read_only_sql(conn,
+      "SELECT CAST(min(event_date) AS VARCHAR), CAST(max(event_date) AS VARCHAR) FROM serving.fct_heart_rates"));
+  auto options = json::object();
+  auto list = json::array();
+  for (const auto& r : acts.rows) if (r[0]) list.push_back(*r[0]);
+  options["activity"] = list;
+  options["countries"] = table_json(countries);
+  options["date_min"] = range.rows.empty() || !range.rows[0][0] ? json() : json(*range.rows[0][0]);
+  options["date_max"] = range.rows.empty() || !range.rows[0][1] ? json() : json(*range.rows[0][1]);
+  j["options"] = options;
+  return j.dump();
+}
+
+Result<std::string> Dashboard::run_query(std::string_view body, bool csv) const {
+  HRFLOW_ASSIGN_OR_RETURN(Request req, parse_request_json(body));
+  HRFLOW_ASSIGN_OR_RETURN(CompiledQuery q, layer_.compile(req));
+  HRFLOW_ASSIGN_OR_RETURN(auto conn, db::Connection::connect(*db_));
+  const auto start = std::chrono::steady_clock::now();
+  HRFLOW_ASSIGN_OR_RETURN(Table t, execute(conn, q));
+  if (csv) return to_csv(t);
+  json j = table_json(t);
+  j["elapsed_ms"] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return j.dump();
+}
+
+Result<std::string> Dashboard::predictor(std::string_view body) const {
+  HRFLOW_ASSIGN_OR_RETURN(json j, parse_body(body));
+  HRFLOW_ASSIGN_OR_RETURN(auto filters, parse_filters(j));
+  HRFLOW_ASSIGN_OR_RETURN(PredictorQueries q, predictor_queries(layer_, filters));
+  HRFLOW_ASSIGN_OR_RETURN(auto conn, db::Connection::connect(*db_));
+  const auto start = std::chrono::steady_clock::now();
+  HRFLOW_ASSIGN_OR_RETURN(Table probs, run(conn, q.probabilities_sql, q.params));
+  HRFLOW_ASSIGN_OR_RETURN(Table eval, run(conn, q.evaluation_sql, q.params));
+  json out;
+  out["probabilities"] = table_json(probs);
+  json e = json::object();
+  json et = table_json(eval);
+  if (!et["rows"].empty()) {
+    for (size_t c = 0; c < et["columns"].size(); ++c) e[et["columns"][c].get<std::string>()] = et["rows"][0][c];
+  }
+  out["evaluation"] = e;
+  out["elapsed_ms"] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return out.dump();
+}
+
+HttpReply Dashboard::handle(std::string_view method, std::string_view path, std::string_view body,
+                            std::string_view query_format) const {
+  auto reply = [](const Result<std::string>& r, std::string_view type = "application/json") {
+    if (r.ok()) return HttpReply{200, std::string(type), *r};
+    int status = r.error().kind == ErrorKind::kInvalidArgument ? 400 : 500;
+    return HttpReply{status, "application/json", error_json(r.error().message)};
+  };
+  if (path == "/dashboard" || path == "/dashboard/") path = "/dashboard/index.html";
+  if (method == "GET" && path.starts_with("/dashboard/")) {
+    if (const Asset* a = find_asset(path.substr(11))) return {200, std::string(a->content_type), std::string(a->bytes)};
+    return {404, "text/plain", "not found"};
+  }
+  if (method == "GET" && path == "/api/dashboard/meta") return reply(meta());
+  if (method == "POST" && path == "/api/dashboard/query") {
+    bool csv = query_format == "csv";
+    return reply(run_query(body, csv), csv ? "text/csv; charset=utf-8" : "application/json");
+  }
+  if (method == "POST" && path == "/api/dashboard/predictor") return reply(predictor(body));
+  return {404, "application/json", error_json("no such endpoint")};
+}
+
+void Dashboard::mount(httplib::Server& server) const {
+  auto serve = [this](const httplib::Request& req, httplib::Response& res) {
+    HttpReply r = handle(req.method, req.path, req.body, req.has_param("format") ? req.get_param_value("format") : "");
+    res.status = r.status;
+    res.set_content(r.body, r.content_type.c_str());
+  };
+  server.Get("/dashboard", [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/dashboard/"); });
+  server.Get(R"(/dashboard/.*)", serve);
+  server.Get("/api/dashboard/meta", serve);
+  server.Post("/api/dashboard/query", serve);
+  server.Post("/api/dashboard/predictor", serve);
+}
+
+}  // namespace hrflow::query

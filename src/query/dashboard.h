@@ -1,0 +1,85 @@
+// The research dashboard's back end: the page and its assets (compiled into the binary: our
+// sources from web/dashboard/src plus Vega, Vega-Lite, vega-embed and the world-atlas map from npm,
+// pinned in web/dashboard/package-lock.json) and a small JSON API over the semantic layer:
+//
+//   GET  /dashboard/                the page; /dashboard/<asset> its scripts, styles and map
+//   GET  /api/dashboard/meta        metrics, dimensions and the values the filters offer
+//   POST /api/dashboard/query       {"metrics":[..],"by":[..],"filters":[{"dimension","op","values"}],
+//                                    "order":[{"field","desc"}],"limit":N} -> {"columns","rows"}
+//                                   (?format=csv -> the same rows as CSV)
+//   POST /api/dashboard/predictor   {"filters":[..]} -> the activity predictor of question 3:
+//                                   P(activity | subregion, local weekday, local hour) learned on
+//                                   training days and its accuracy on held-out days vs a baseline
+//
+// `hrflow serve` owns the warehouse and mounts these routes on its web server (mount()); the
+// dashboard only reads. Every request value reaches SQL as a bound parameter (semantic_layer.h).
+//
+// Lifecycle: create() with the warehouse Database, which must outlive the Dashboard (and the
+// server it is mounted on). Thread-safety: handle() may run on many threads at once; each request
+// uses its own Connection.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/duckdb.h"
+#include "common/status.h"
+#include "query/semantic_layer.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace hrflow::query {
+
+struct HttpReply {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+};
+
+// One embedded asset of the page.
+struct Asset {
+  std::string_view path;  // relative to /dashboard/, e.g. "index.html", "vendor/vega.min.js"
+  std::string_view content_type;
+  std::string_view bytes;
+};
+// Every embedded asset; empty view when the path is unknown.
+const Asset* find_asset(std::string_view path);
+
+class Dashboard {
+ public:
+  static Result<Dashboard> create(const db::Database& warehouse, SemanticLayer layer);
+
+  // Answer one request; `query_format` is the ?format= parameter ("" or "csv").
+  HttpReply handle(std::string_view method, std::string_view path, std::string_view body,
+                   std::string_view query_format = "") const;
+  // Register the routes above on `server`; `this` must outlive it.
+  void mount(httplib::Server& server) const;
+
+  const SemanticLayer& layer() const { return layer_; }
+
+ private:
+  Dashboard(const db::Database& db, SemanticLayer layer) : db_(&db), layer_(std::move(layer)) {}
+  Result<std::string> meta() const;
+  Result<std::string> run_query(std::string_view body, bool csv) const;
+  Result<std::string> predictor(std::string_view body) const;
+  const db::Database* db_;
+  SemanticLayer layer_;
+};
+
+// The activity predictor's two statements for `filters` (both take `params`): the probabilities
+// (subregion, local_weekday, local_hour, activity, minutes, probability, rank) learned on training
+// days, and the evaluation on held-out days (cases, accuracy, top3_accuracy, baseline_activity,
+// baseline_accuracy). A local date is held out when hash(date) % 5 = 0: about one day in five, every
+// weekday alike. Time in an activity counts distinct (user, 10-minute slot) pairs, so a watch's
+// faster sampling during workouts does not inflate them.
+struct PredictorQueries {
+  std::string probabilities_sql, evaluation_sql;
+  std::vector<Param> params;
+};
+Result<PredictorQueries> predictor_queries(const SemanticLayer& layer, const std::vector<Filter>& filters);
+// Parse the request JSON of /api/dashboard/query.
+Result<Request> parse_request_json(std::string_view body);
+
+}  // namespace hrflow::query

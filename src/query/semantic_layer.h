@@ -1,0 +1,134 @@
+// The semantic layer: measures, dimensions and joins over the warehouse's star schema, declared in
+// YAML (warehouse/semantic/semantic_layer.yml), and the compiler from a request (metrics, group-by
+// dimensions, filters, order, limit) to one SQL statement.
+//
+// The compiler never puts a user value into SQL text: names are looked up in the layer (unknown
+// ones are errors listing what exists), and every filter value becomes a bound parameter of a
+// prepared statement, parsed first by the dimension's declared type (string, integer, date). A
+// request that fails validation produces an error and no SQL at all.
+//
+// Lifecycle: parse()/load()/builtin() once, then compile() any number of times.
+// Thread-safety: a SemanticLayer is immutable after creation; compile() may run on any thread.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace hrflow::query {
+
+enum class ValueType { kString, kInteger, kDate };
+std::string_view value_type_name(ValueType t);
+
+struct Join {
+  std::string name, table, alias, on, description;
+  bool left = false;
+  std::vector<std::string> requires_joins;  // joins that must come first
+};
+
+struct Measure {
+  std::string name, sql, description;
+  std::vector<std::string> requires_joins;
+};
+
+struct Dimension {
+  std::string name, sql, description;
+  ValueType type = ValueType::kString;
+  std::vector<std::string> requires_joins;
+  std::vector<std::string> values;  // known values, when fixed (help text, filter lists)
+};
+
+enum class FilterOp { kEq, kNe, kLt, kLe, kGt, kGe };
+std::string_view filter_op_text(FilterOp op);
+Result<FilterOp> parse_filter_op(std::string_view text);
+
+// `dimension op value`; several values with = / != mean IN / NOT IN.
+struct Filter {
+  std::string dimension;
+  FilterOp op = FilterOp::kEq;
+  std::vector<std::string> values;
+};
+
+// Parse the command-line form: "region=Europe", "activity!=Sit,Sleep", "date>=2024-01-01".
+Result<Filter> parse_filter(std::string_view text);
+
+struct OrderBy {
+  std::string field;  // a requested metric or dimension
+  bool descending = false;
+};
+
+// Parse "avg_heart_rate desc" / "activity" / "activity asc".
+Result<OrderBy> parse_order(std::string_view text);
+
+struct Request {
+  std::vector<std::string> metrics;
+  std::vector<std::string> dimensions;  // group by, in output order
+  std::vector<Filter> filters;          // AND-ed
+  std::vector<OrderBy> order;           // default: the dimensions, ascending
+  std::optional<int64_t> limit;
+};
+
+// A value to bind: strings and dates as text (the SQL casts them), integers as integers.
+struct Param {
+  ValueType type = ValueType::kString;
+  std::string text;
+  int64_t integer = 0;
+  bool operator==(const Param&) const = default;
+};
+
+struct CompiledQuery {
+  std::string sql;                   // '?' placeholders, in order of `params`
+  std::vector<Param> params;
+  std::vector<std::string> columns;  // output column names: dimensions, then metrics
+};
+
+// The FROM ... WHERE ... part for a set of needed joins and filters, for analyses that build on the
+// layer (the activity predictor). `where` is empty or starts with "WHERE".
+struct SourceClause {
+  std::string from;
+  std::string where;
+  std::vector<Param> params;
+};
+
+inline constexpr int64_t kMaxLimit = 1'000'000;
+
+class SemanticLayer {
+ public:
+  // Parse YAML text; `origin` names it in errors (file name).
+  static Result<SemanticLayer> parse(std::string_view yaml, std::string_view origin);
+  static Result<SemanticLayer> load(const std::filesystem::path& path);
+  // The layer compiled into the binary (warehouse/semantic/semantic_layer.yml at build time).
+  static Result<SemanticLayer> builtin();
+  // builtin(), or <project_dir>/semantic/semantic_layer.yml when a project folder is configured.
+  static Result<SemanticLayer> for_project(const std::filesystem::path& project_dir);
+
+  Result<CompiledQuery> compile(const Request& request) const;
+
+  // Validated pieces for composite analyses (same rules as compile()).
+  Result<const Dimension*> find_dimension(std::string_view name) const;
+  Result<const Measure*> find_measure(std::string_view name) const;
+  Result<SourceClause> source(const std::set<std::string>& joins, const std::vector<Filter>& filters) const;
+
+  const std::vector<Measure>& measures() const { return measures_; }
+  const std::vector<Dimension>& dimensions() const { return dimensions_; }
+  const std::vector<Join>& joins() const { return joins_; }
+  const std::string& fact_table() const { return fact_table_; }
+  // What a user may ask for, for --help and the dashboard.
+  std::string describe() const;
+
+ private:
+  Status add_requirements(const std::vector<std::string>& reqs, std::set<std::string>& out) const;
+  std::string origin_;
+  std::string fact_table_, fact_alias_;
+  std::vector<Join> joins_;
+  std::vector<Measure> measures_;
+  std::vector<Dimension> dimensions_;
+};
+
+}  // namespace hrflow::query
