@@ -3,13 +3,24 @@
 //   dashboard_bench run FILE REPEATS                            every dashboard query REPEATS times;
 //                                                               one line per query: name median_ms p95_ms rows
 //   dashboard_bench sql NAME                                    print the compiled SQL of one query
+//   dashboard_bench pg FILE REPEATS QUERIES.sql WORKDIR          the peer: a throwaway PostgreSQL 15
+//                                                               (data under WORKDIR, stopped at the end)
+//                                                               loaded with FILE's star schema, then
+//                                                               the queries of QUERIES.sql, same output
 // The requests are the ones web/dashboard/src/app.js sends with no filter set.
+#include <libpq-fe.h>
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "oltp/postgres_server.h"
 #include "query/dashboard.h"
 #include "query/table.h"
 #include "query/test_warehouse.h"
@@ -39,6 +50,40 @@ std::vector<Named> dashboard_requests() {
       {"q3_hour", {{"activity_minutes"}, {"subregion", "local_hour", "activity"}, {}, {}, {}}},
       {"q3_weekday", {{"activity_minutes"}, {"local_weekday", "activity"}, {{"activity", FilterOp::kNe, resting}}, {}, {}}},
   };
+}
+
+struct PgConn {
+  PGconn* c = nullptr;
+  ~PgConn() { PQfinish(c); }
+};
+
+// Run SQL on PostgreSQL; rows returned (or an error with the server's message).
+hrflow::Result<size_t> pg_exec(PGconn* c, const std::string& sql) {
+  PGresult* r = PQexec(c, sql.c_str());
+  const auto st = PQresultStatus(r);
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+    std::string msg = PQerrorMessage(c);
+    PQclear(r);
+    return hrflow::io_error("PostgreSQL: {}", msg);
+  }
+  size_t n = static_cast<size_t>(PQntuples(r));
+  PQclear(r);
+  return n;
+}
+
+// "-- name: X" blocks of a SQL file.
+std::vector<std::pair<std::string, std::string>> named_queries(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::pair<std::string, std::string>> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("-- name: ", 0) == 0) {
+      out.emplace_back(line.substr(9), "");
+    } else if (!out.empty() && line.rfind("--", 0) != 0) {
+      out.back().second += line + "\n";
+    }
+  }
+  return out;
 }
 
 int fail(const hrflow::Error& e) {
@@ -77,6 +122,82 @@ int main(int argc, char** argv) {
     return 0;
   }
   const int repeats = std::stoi(args[2]);
+  const bool postgres = args[0] == "pg" && args.size() == 5;
+  PgConn pg;
+  std::filesystem::path pg_data;
+  if (postgres) {
+    // Export the star schema as CSV (world-readable: the server may run as the postgres user).
+    const std::filesystem::path work = args[4];
+    std::filesystem::create_directories(work / "csv");
+    ::chmod(work.c_str(), 0755);
+    ::chmod((work / "csv").c_str(), 0777);
+    const std::vector<std::pair<std::string, std::string>> tables = {
+        {"fct_heart_rates", "SELECT user_key, activity_key, event_date, event_time, event_datetime, heart_rate FROM serving.fct_heart_rates"},
+        {"dim_users", "SELECT user_key, user_id, date_of_birth, sex, blood_type, race, address_country_code, address_country_name FROM serving.dim_users"},
+        {"dim_activities", "SELECT activity_key, activity_id, activity_name FROM serving.dim_activities"},
+        {"dim_dates", "SELECT date_day, month_of_year, iso_week_of_year, year_number FROM serving.dim_dates"},
+        {"country_regions", "SELECT * FROM staging.country_regions"}};
+    for (const auto& [name, sql] : tables) {
+      auto csv = (work / "csv" / (name + ".csv")).string();
+      if (!std::filesystem::exists(csv)) {
+        auto st = conn->execute(fmt::format("COPY ({}) TO {} (HEADER false)", sql, db::quote_literal(csv)));
+        if (!st.ok()) return fail(st.error());
+      }
+      ::chmod(csv.c_str(), 0644);
+    }
+    pg_data = work / "pgdata";
+    auto server = oltp::PostgresServer::start({pg_data, 54000 + static_cast<int>(::getpid() % 1000), "bench", 120});
+    if (!server.ok()) return fail(server.error());
+    pg.c = PQconnectdb(server->url().c_str());
+    if (PQstatus(pg.c) != CONNECTION_OK) return fail(io_error("PostgreSQL: {}", PQerrorMessage(pg.c)));
+    const std::string ddl =
+        "SET max_parallel_workers_per_gather = 2;"
+        "CREATE TABLE IF NOT EXISTS fct_heart_rates (user_key text, activity_key text, event_date date, event_time time,"
+        " event_datetime timestamp, heart_rate bigint);"
+        "CREATE TABLE IF NOT EXISTS dim_users (user_key text PRIMARY KEY, user_id bigint, date_of_birth date, sex text,"
+        " blood_type text, race text, address_country_code text, address_country_name text);"
+        "CREATE TABLE IF NOT EXISTS dim_activities (activity_key text PRIMARY KEY, activity_id bigint, activity_name text);"
+        "CREATE TABLE IF NOT EXISTS dim_dates (date_day date PRIMARY KEY, month_of_year int, iso_week_of_year int, year_number int);"
+        "CREATE TABLE IF NOT EXISTS country_regions (alpha2 text PRIMARY KEY, \"numeric\" text, name text, region text,"
+        " subregion text, hemisphere text, time_zone text);";
+    if (auto r = pg_exec(pg.c, ddl); !r.ok()) return fail(r.error());
+    auto loaded = pg_exec(pg.c, "SELECT 1 FROM fct_heart_rates LIMIT 1");
+    if (loaded.ok() && *loaded == 0) {
+      for (const auto& t : tables) {
+        auto t0 = std::chrono::steady_clock::now();
+        auto r = pg_exec(pg.c, fmt::format("COPY {} FROM '{}' (FORMAT csv)", t.first, (work / "csv" / (t.first + ".csv")).string()));
+        if (!r.ok()) return fail(r.error());
+        std::fprintf(stderr, "postgres: loaded %s in %.1f s\n", t.first.c_str(),
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      }
+      if (auto r = pg_exec(pg.c, "VACUUM ANALYZE"); !r.ok()) return fail(r.error());
+    }
+    if (auto r = pg_exec(pg.c, "SET max_parallel_workers_per_gather = 2; SET work_mem = '256MB'"); !r.ok()) return fail(r.error());
+  }
+  struct StopServer {
+    std::filesystem::path data;
+    ~StopServer() {
+      if (!data.empty()) (void)oltp::PostgresServer::stop(data);
+    }
+  } stop_server{pg_data};
+  if (postgres) {
+    for (const auto& [name, sql] : named_queries(args[3])) {
+      std::vector<double> ms;
+      size_t rows = 0;
+      for (int i = 0; i < repeats; ++i) {
+        auto t0 = std::chrono::steady_clock::now();
+        auto r = pg_exec(pg.c, sql);
+        if (!r.ok()) return fail(r.error().with_context(name));
+        rows = *r;
+        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      }
+      std::sort(ms.begin(), ms.end());
+      std::printf("%-14s %10.1f %10.1f %8zu\n", name.c_str(), ms[ms.size() / 2],
+                  ms[std::min(ms.size() - 1, static_cast<size_t>(0.95 * static_cast<double>(ms.size())))], rows);
+      std::fflush(stdout);
+    }
+    return 0;
+  }
   auto time_one = [&](const std::string& name, auto&& fn) -> int {
     std::vector<double> ms;
     size_t rows = 0;

@@ -74,8 +74,8 @@ const CHARTS = {
   europe_map: {
     request: { metrics: ['avg_heart_rate', 'users', 'readings'], by: ['country_numeric', 'country_name'], filters: [{ dimension: 'region', op: '=', values: ['Europe'] }] },
     spec: rows => ({
-      width: 700, height: 480,
-      projection: { type: 'mercator', center: [15, 54], scale: 480 },
+      width: 900, height: 560,
+      projection: { type: 'conicConformal', rotate: [-12, 0], center: [0, 54], parallels: [40, 65], scale: 700 },
       layer: [
         { data: { url: 'map/countries-50m.json', format: { type: 'topojson', feature: 'countries' } },
           mark: { type: 'geoshape', fill: '#e3e5ea', stroke: '#fff', strokeWidth: 0.5, clip: true } },
