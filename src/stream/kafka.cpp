@@ -104,6 +104,7 @@ Result<MetadataPtr> cluster_metadata(Client& c, const std::string& servers) {
     const rd_kafka_metadata_t* md = nullptr;
     err = rd_kafka_metadata(c.rk, 1, nullptr, &md, 500);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return MetadataPtr(md);
+    rd_kafka_poll(c.rk, 0);  // serve error_cb: "connection refused" ends the wait early
     if (c.errors.all_brokers_down || std::chrono::steady_clock::now() >= deadline) break;
   }
   std::string why = c.errors.get();
@@ -305,8 +306,8 @@ class KafkaConsumer final : public StreamConsumer {
     c->client_.rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof err);
     if (c->client_.rk == nullptr) return invalid_argument("cannot create the Kafka consumer: {}", err);
     (void)conf.release();
+    HRFLOW_TRY(prepare_topic(c->client_, config));  // before the main queue goes to the consumer queue
     rd_kafka_poll_set_consumer(c->client_.rk);
-    HRFLOW_TRY(prepare_topic(c->client_, config));
     PartitionListPtr topics(rd_kafka_topic_partition_list_new(1));
     rd_kafka_topic_partition_list_add(topics.get(), c->topic_name_.c_str(), RD_KAFKA_PARTITION_UA);
     if (auto e = rd_kafka_subscribe(c->client_.rk, topics.get()); e != RD_KAFKA_RESP_ERR_NO_ERROR) {

@@ -35,6 +35,7 @@ struct LogOptions {
   FsyncPolicy fsync = FsyncPolicy::kBatch;
   int64_t retention_ms = 7LL * 24 * 3600 * 1000;  // 0 = keep forever
   int64_t retention_bytes = 0;                     // per partition; 0 = no cap
+  bool compress = true;                            // zstd per batch (stream.log.compression)
 
   static LogOptions from_config(const Config& config);
 };
@@ -46,20 +47,29 @@ inline constexpr size_t kBatchHeader = 44;            // prefix + base offset, c
 inline constexpr size_t kMaxBatchBytes = size_t{64} << 20;
 inline constexpr size_t kIndexEntry = 16;
 
-// Builds one batch in memory: records are encoded as they are added; finish() fills in the header.
+inline constexpr uint32_t kAttrZstd = 1;  // the records after the header are one zstd frame
+
+// Builds one batch in memory: records are encoded as they are added; finish() fills in the header
+// (and compresses the records when asked).
 class BatchBuilder {
  public:
-  BatchBuilder() { clear(); }
+  BatchBuilder();
+  BatchBuilder(BatchBuilder&&) noexcept;
+  BatchBuilder& operator=(BatchBuilder&&) noexcept;
+  ~BatchBuilder();
   void add(std::string_view key, std::string_view value, int64_t timestamp_ms);
   uint32_t count() const { return count_; }
   size_t bytes() const { return buf_.size(); }
   bool empty() const { return count_ == 0; }
   // Stamp base offset and CRC; the bytes are then the batch exactly as it goes to disk.
-  std::string_view finish(int64_t base_offset);
+  std::string_view finish(int64_t base_offset, bool compress = false);
   void clear();
 
  private:
   std::string buf_;
+  std::string packed_;  // header + compressed records
+  struct ZstdCtx;
+  std::unique_ptr<ZstdCtx> zstd_;
   uint32_t count_ = 0;
   int64_t first_ts_ = 0, max_ts_ = 0;
 };
@@ -124,6 +134,8 @@ class PartitionReader {
   std::string segment_path_;
   uint64_t file_pos_ = 0;      // file position of buf_[0]
   std::string buf_;
+  std::string plain_;          // decompressed records of the current batch
+  void* dctx_ = nullptr;       // ZSTD_DCtx, reused
   size_t buf_off_ = 0;         // next batch within buf_
   int64_t last_position_ = -1;  // position after the last read()
 };

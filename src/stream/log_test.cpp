@@ -122,6 +122,26 @@ TEST(LocalLog, RoundTripKeepsOrderOffsetsKeysAndTimestamps) {
   for (auto [p, l] : *lag) EXPECT_EQ(l, 0) << p;
 }
 
+TEST(LocalLog, UncompressedAndCompressedBatchesReadAlike) {
+  TempDir dir;
+  auto options = options_for(dir.path());
+  options.partitions = 1;
+  for (bool compress : {false, true, false}) {
+    options.compress = compress;
+    auto producer = open_local_producer(options);
+    ASSERT_TRUE(producer.ok());
+    produce(**producer, compress ? 1000 : 0, compress ? 2000 : 1000);
+  }
+  auto consumer = open_local_consumer(options, "g");
+  ASSERT_TRUE(consumer.ok());
+  auto records = consume(**consumer, 3000);
+  ASSERT_EQ(records.size(), 3000u);
+  for (size_t i = 0; i < records.size(); ++i) {
+    EXPECT_EQ(records[i].offset, static_cast<int64_t>(i));
+    EXPECT_EQ(records[i].value, value_for(seq_of(records[i])));
+  }
+}
+
 TEST(LocalLog, OffsetsContinueAfterTheProducerReopens) {
   TempDir dir;
   auto options = options_for(dir.path());

@@ -17,7 +17,8 @@ namespace {
 int usage() {
   std::fprintf(stderr,
                "usage: stream_log_writer --dir DIR [--partitions N] [--fsync batch|always|never] [--count N]\n"
-               "                         [--flush-every N] [--segment-bytes N] [--fsize-limit BYTES]\n");
+               "                         [--flush-every N] [--segment-bytes N] [--fsize-limit BYTES]\n"
+               "                         [--compression zstd|none]\n");
   return 2;
 }
 
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
     else if (a == "--flush-every") flush_every = std::stoull(v);
     else if (a == "--segment-bytes") options.segment_bytes = std::stoll(v);
     else if (a == "--fsize-limit") fsize_limit = std::stoll(v);
+    else if (a == "--compression") options.compress = v == "zstd";
     else return usage();
   }
   if (options.dir.empty() || flush_every == 0) return usage();
