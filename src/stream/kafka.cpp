@@ -213,6 +213,7 @@ class KafkaProducer final : public StreamProducer {
   }
 
   ~KafkaProducer() override {
+    if (client_.rk == nullptr) return;  // opening failed before the client existed
     if (Status st = flush(); !st.ok()) spdlog::error("closing the Kafka producer: {}", st.error().message);
     topic_.reset();
   }
