@@ -10,6 +10,7 @@
 #include "common/duckdb.h"
 #include "ingest/cli.h"
 #include "query/cli.h"
+#include "simulator/cli.h"
 
 namespace {
 
@@ -56,6 +57,7 @@ int main(int argc, char** argv) {
   query::add_query_command(app, ctx);
   add_not_built(app, ctx, "status", "Show the freshness of every asset");
   stream::add_dev_commands(app, ctx);
+  sim::add_bench_commands(app, ctx);
 
   try {
     app.parse(argc, argv);
