@@ -9,6 +9,7 @@
 #include "common/cli.h"
 #include "common/duckdb.h"
 #include "ingest/cli.h"
+#include "oltp/cli.h"
 #include "query/cli.h"
 #include "simulator/cli.h"
 
@@ -48,7 +49,7 @@ int main(int argc, char** argv) {
 
   add_demo_command(app, ctx);
   add_config_command(app, ctx);
-  add_not_built(app, ctx, "oltp", "Operational PostgreSQL: start it, generate users/activities, mutate, export");
+  oltp::add_oltp_commands(app, ctx);
   add_not_built(app, ctx, "produce", "Simulate a fleet of heart-rate watches into the stream (backfill or live)");
   add_not_built(app, ctx, "sink", "Write the stream into the event-time partitioned lake, exactly once");
   ingest::add_sync_commands(app, ctx);

@@ -38,6 +38,19 @@ Status give_to_server_user(const fs::path& dir) {
 
 Result<CommandOutput> pg_tool(const std::vector<std::string>& argv) { return run_command_as(kServerUser, argv); }
 
+// Settings every managed cluster needs; appended to postgresql.auto.conf when missing (also for
+// clusters created by an older hrflow).
+Status ensure_settings(const fs::path& data_dir) {
+  auto conf_path = data_dir / "postgresql.auto.conf";
+  std::ifstream in(conf_path);
+  std::string conf((std::istreambuf_iterator<char>(in)), {});
+  std::ofstream out(conf_path, std::ios::app);
+  // The commit time of each row version: ingestion stamps snapshot rows with pg_xact_commit_timestamp.
+  if (conf.find("track_commit_timestamp") == std::string::npos) out << "track_commit_timestamp = on\n";
+  if (!out) return io_error("cannot write '{}'", conf_path.string());
+  return {};
+}
+
 }  // namespace
 
 bool PostgresServer::is_running(const fs::path& data_dir) {
@@ -72,16 +85,31 @@ Result<PostgresServer> PostgresServer::start(const PostgresServerOptions& option
     conf << "wal_level = logical\nmax_replication_slots = 10\nmax_wal_senders = 10\n"
             "listen_addresses = '127.0.0.1'\nfsync = on\nunix_socket_directories = ''\n"
             "max_connections = 50\nshared_buffers = '128MB'\n";
+    conf.close();
     std::ofstream hba(o.data_dir / "pg_hba.conf", std::ios::trunc);
     hba << "host all all 127.0.0.1/32 trust\nhost replication all 127.0.0.1/32 trust\n";
   }
 
   bool reused = is_running(o.data_dir);
   if (!reused) {
+    HRFLOW_TRY(ensure_settings(o.data_dir));
     auto log = o.data_dir / "server.log";
-    auto r = pg_tool({(postgres_bin_dir() / "pg_ctl").string(), "start", "-D", o.data_dir.string(), "-w", "-t",
-                      std::to_string(o.start_timeout_s), "-l", log.string(), "-o",
-                      fmt::format("-p {} -k ''", o.port)});
+    std::vector<std::string> argv;
+    // Under libfaketime (when installed) the server's clock follows a file hrflow writes, so
+    // `hrflow oltp mutate` can commit each change at its simulated time. "+0" = the real time.
+    if (auto lib = faketime_library(); !lib.empty()) {
+      auto clock = o.data_dir / kClockFileName;
+      HRFLOW_TRY(write_clock_file(clock, "+0"));
+      argv = {"env", "LD_PRELOAD=" + lib, "FAKETIME_TIMESTAMP_FILE=" + clock.string(), "FAKETIME_NO_CACHE=1",
+              "FAKETIME_DONT_FAKE_MONOTONIC=1"};
+    }
+    for (const std::string& a : {(postgres_bin_dir() / "pg_ctl").string(), std::string("start"), std::string("-D"),
+                                 o.data_dir.string(), std::string("-w"), std::string("-t"),
+                                 std::to_string(o.start_timeout_s), std::string("-l"), log.string(),
+                                 std::string("-o"), fmt::format("-p {} -k ''", o.port)}) {
+      argv.push_back(a);
+    }
+    auto r = pg_tool(argv);
     if (!r.ok()) return r.error().with_context("pg_ctl start");
     if (r->exit_code != 0) {
       std::ifstream in(log);
@@ -118,6 +146,31 @@ Result<PostgresServer> PostgresServer::start(const PostgresServerOptions& option
     }
   }
   return server;
+}
+
+std::string faketime_library() {
+  for (const char* candidate : {"/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+                                "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+                                "/usr/lib/faketime/libfaketime.so.1"}) {
+    if (fs::exists(candidate)) return candidate;
+  }
+  return {};
+}
+
+Status write_clock_file(const fs::path& path, const std::string& content) {
+  // Write then rename: the server never reads a half-written time.
+  auto tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << content << "\n";
+    if (!out) return io_error("cannot write the server clock file '{}'", tmp.string());
+  }
+  fs::permissions(tmp, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return io_error("cannot replace the server clock file '{}': {}", path.string(), ec.message());
+  return {};
 }
 
 std::string PostgresServer::url() const { return url_for(options_.database); }
