@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
   add_demo_command(app, ctx);
   add_config_command(app, ctx);
   oltp::add_oltp_commands(app, ctx);
-  add_not_built(app, ctx, "produce", "Simulate a fleet of heart-rate watches into the stream (backfill or live)");
+  sim::add_produce_command(app, ctx);
   add_not_built(app, ctx, "sink", "Write the stream into the event-time partitioned lake, exactly once");
   ingest::add_sync_commands(app, ctx);
   add_not_built(app, ctx, "build", "Build and test the warehouse models (dbt-style: seeds, models, data tests)");

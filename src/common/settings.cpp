@@ -56,6 +56,10 @@ const std::vector<SettingSpec>& table() {
        "HRFLOW_KAFKA_SASL_PASSWORD", true},
       {"stream.kafka.create_topic", T::kBool, "true", "Create the topic when missing (if the cluster allows)."},
 
+      // --- simulator -------------------------------------------------------------------------
+      {"simulator.ground_truth", T::kString, "{state_dir}/ground-truth.json",
+       "Where `hrflow produce` writes the effects the simulator planted (JSON), for checking the warehouse."},
+
       // --- lake ------------------------------------------------------------------------------
       {"lake.url", T::kString, "file://{state_dir}/lake",
        "Lake location: file:///absolute/path, file://relative/path or s3://bucket/prefix."},

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "common/cli.h"
@@ -12,6 +13,11 @@
 namespace hrflow::sim {
 
 void add_bench_commands(CLI::App& app, CliContext& ctx);
+void add_produce_command(CLI::App& app, CliContext& ctx);
+
+// The fleet from a user source: "oltp" (the operational database), "csv:DIR" (an `hrflow oltp
+// export` directory) or "sample:N" (sample_fleet.h). Anything else is a clear error.
+Result<Fleet> load_users(const Config& config, const std::string& source);
 
 // "2025-01-01", "2025-01-01T06:30", "2025-01-01T06:30:15Z" (UTC) -> epoch seconds.
 Result<int64_t> parse_utc_time(std::string_view text);

@@ -61,6 +61,7 @@ class FleetSimulator {
   size_t user_count() const { return users_.size(); }
   // The effects planted so far, and what was produced (counts, means, schedule minutes).
   const GroundTruth& ground_truth() const { return *truth_; }
+  GroundTruth& mutable_ground_truth() { return *truth_; }
 
  private:
   // Heap keys: (seconds since the period's start) << kUserBits | user index, one integer compare.

@@ -1,0 +1,305 @@
+// `hrflow produce`: the fleet's readings into the configured stream, as a backfill over a period or
+// live at wall-clock pace (optionally accelerated).
+//
+// The simulator (one thread) fills batches of formatted records; the calling thread sends them to
+// the stream, whose own I/O thread writes and syncs. A backfill counts as done only after flush()
+// acknowledged every record; Ctrl-C stops generating, flushes what was sent and exits cleanly.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "common/progress.h"
+#include "common/clock.h"
+#include "oltp/fleet_source.h"
+#include "simulator/cli.h"
+#include "simulator/sample_fleet.h"
+#include "simulator/simulator.h"
+#include "stream/stream.h"
+
+namespace hrflow::sim {
+
+Result<Fleet> load_users(const Config& config, const std::string& source) {
+  if (source == "oltp") {
+    auto f = oltp::load_fleet(config);
+    if (!f.ok()) return f.error().with_context("loading users from the operational database (--users oltp)");
+    return f;
+  }
+  if (source.rfind("csv:", 0) == 0) {
+    std::filesystem::path dir = source.substr(4);
+    auto f = oltp::load_fleet_from_csv(dir);
+    if (!f.ok()) return f.error().with_context(fmt::format("loading users from {}", dir.string()));
+    return f;
+  }
+  if (source.rfind("sample:", 0) == 0) {
+    int n = 0;
+    auto digits = source.substr(7);
+    if (digits.empty() || digits.size() > 8 || digits.find_first_not_of("0123456789") != std::string::npos ||
+        (n = std::stoi(digits)) <= 0) {
+      return invalid_argument("'{}': sample:N needs a user count N between 1 and 99999999", source);
+    }
+    return sample_fleet(n, static_cast<uint64_t>(config.get_int("seed")));
+  }
+  return invalid_argument(
+      "unknown user source '{}': use oltp (the operational database, default), csv:DIR (an `hrflow oltp "
+      "export` directory; same as --users-csv DIR) or sample:N (a synthetic fleet of N users)",
+      source);
+}
+
+namespace {
+
+// Formatted records of consecutive readings: values back to back, with offsets.
+struct Batch {
+  std::vector<char> bytes;
+  std::vector<uint32_t> value_end, key_end;  // cumulative ends: key then value per record
+  std::vector<int64_t> timestamps;
+  int64_t last_ts = 0;
+  void clear() {
+    bytes.clear();
+    value_end.clear();
+    key_end.clear();
+    timestamps.clear();
+  }
+};
+
+// A bounded hand-over of batches from the simulator thread to the sending thread.
+class BatchQueue {
+ public:
+  explicit BatchQueue(size_t capacity) : capacity_(capacity) {}
+  bool push(Batch&& b) {  // false when closed
+    std::unique_lock lock(mu_);
+    not_full_.wait(lock, [&] { return closed_ || q_.size() < capacity_; });
+    if (closed_) return false;
+    q_.push_back(std::move(b));
+    not_empty_.notify_one();
+    return true;
+  }
+  bool pop(Batch& out) {  // false when closed and drained
+    std::unique_lock lock(mu_);
+    not_empty_.wait(lock, [&] { return !q_.empty() || closed_; });
+    if (q_.empty()) return false;
+    out = std::move(q_.front());
+    q_.pop_front();
+    not_full_.notify_one();
+    return true;
+  }
+  void close() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    not_empty_.notify_all();
+    not_full_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable not_full_, not_empty_;
+  std::deque<Batch> q_;
+  size_t capacity_;
+  bool closed_ = false;
+};
+
+void format_batch(const Reading* rs, size_t n, Batch& b) {
+  b.clear();
+  b.bytes.resize(n * (kMaxJsonBytes + 24));
+  char* base = b.bytes.data();
+  char* p = base;
+  for (size_t i = 0; i < n; ++i) {
+    p = format_key(rs[i].user_id, p);
+    b.key_end.push_back(static_cast<uint32_t>(p - base));
+    p = format_json(rs[i], p);
+    b.value_end.push_back(static_cast<uint32_t>(p - base));
+    b.timestamps.push_back(rs[i].timestamp);
+  }
+  b.bytes.resize(static_cast<size_t>(p - base));
+  if (n) b.last_ts = rs[n - 1].timestamp;
+}
+
+Status send_batch(stream::StreamProducer& producer, const Batch& b) {
+  const char* base = b.bytes.data();
+  uint32_t start = 0;
+  for (size_t i = 0; i < b.timestamps.size(); ++i) {
+    std::string_view key(base + start, b.key_end[i] - start);
+    std::string_view value(base + b.key_end[i], b.value_end[i] - b.key_end[i]);
+    HRFLOW_TRY(producer.send(key, value, b.timestamps[i] * 1000));
+    start = b.value_end[i];
+  }
+  return {};
+}
+
+struct ProduceOptions {
+  std::string from, to;
+  bool live = false;
+  double speed = 1.0;
+  std::string users = "oltp";
+  std::string users_csv;
+  std::string ground_truth;
+  bool quiet = false;
+};
+
+int run_produce(const Config& config, const ProduceOptions& o) {
+  // --- arguments ---------------------------------------------------------------------------------
+  int64_t from = 0, to = std::numeric_limits<int64_t>::max();
+  const int64_t now_s = SystemClock::instance().now_ms() / 1000;
+  if (!o.from.empty()) {
+    auto t = parse_utc_time(o.from);
+    if (!t.ok()) return report_error(t.error().with_context("--from"));
+    from = *t;
+  } else if (o.live) {
+    from = now_s;
+  } else {
+    std::fprintf(stderr, "error: a backfill needs --from and --to (e.g. --from 2025-01-01 --to 2026-01-01), or use --live\n");
+    return kExitUsage;
+  }
+  if (!o.to.empty()) {
+    auto t = parse_utc_time(o.to);
+    if (!t.ok()) return report_error(t.error().with_context("--to"));
+    to = *t;
+  } else if (!o.live) {
+    std::fprintf(stderr, "error: a backfill needs --to (the end of the period, exclusive), or use --live\n");
+    return kExitUsage;
+  }
+  if (from >= to) {
+    std::fprintf(stderr, "error: --from %s is not before --to %s; the period would be empty\n", o.from.c_str(),
+                 o.to.c_str());
+    return kExitUsage;
+  }
+  if (o.live && !(o.speed > 0)) {
+    std::fprintf(stderr, "error: --speed must be positive (1 = real time, 60 = a minute per second)\n");
+    return kExitUsage;
+  }
+  std::string source = o.users_csv.empty() ? o.users : "csv:" + o.users_csv;
+
+  // --- fleet, simulator, stream ------------------------------------------------------------------
+  auto fleet = load_users(config, source);
+  if (!fleet.ok()) return report_error(fleet.error());
+  if (fleet->users.empty()) {
+    return report_error(invalid_argument("the user source '{}' has no users; generate some with `hrflow oltp generate`", source));
+  }
+  const auto seed = static_cast<uint64_t>(config.get_int("seed"));
+  auto sim = FleetSimulator::create(*fleet, {seed, from, to});
+  if (!sim.ok()) return report_error(sim.error());
+  auto producer = stream::open_producer(config);
+  if (!producer.ok()) return report_error(producer.error());
+  std::filesystem::path truth_path =
+      o.ground_truth.empty() ? config.get_path("simulator.ground_truth") : std::filesystem::path(o.ground_truth);
+  install_stop_handlers();
+
+  const bool live = o.live;
+  std::string stream_name = config.get_string("stream.kafka.bootstrap_servers").empty()
+                                ? "the local log " + config.get_path("stream.log.dir").string()
+                                : "Kafka topic " + config.get_string("stream.topic");
+  if (!o.quiet) {
+    std::fprintf(stderr, "produce: %zu users, %s into %s%s\n", fleet->users.size(),
+                 live ? fmt::format("live at {}x", o.speed).c_str() : fmt::format("{} .. {}", o.from, o.to).c_str(),
+                 stream_name.c_str(), live ? "; Ctrl-C stops" : "");
+  }
+
+  // --- the simulator thread ------------------------------------------------------------------------
+  BatchQueue queue(8);
+  const int64_t wall_start_ms = SystemClock::instance().monotonic_ms();
+  std::thread generator([&] {
+    std::vector<Reading> rs(8192);
+    for (;;) {
+      if (stop_requested()) break;
+      int64_t before = std::numeric_limits<int64_t>::max();
+      if (live) {
+        // Simulated "now": the start plus the elapsed wall time times the speed.
+        double elapsed = static_cast<double>(SystemClock::instance().monotonic_ms() - wall_start_ms) / 1000.0;
+        before = from + static_cast<int64_t>(elapsed * o.speed) + 1;
+      }
+      size_t n = sim->next_batch(rs.data(), rs.size(), before);
+      if (n == 0) {
+        if (!live || sim->next_timestamp() == std::numeric_limits<int64_t>::max()) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // live: wait for the next reading's time
+        continue;
+      }
+      Batch b;
+      format_batch(rs.data(), n, b);
+      if (!queue.push(std::move(b))) break;
+    }
+    queue.close();
+  });
+
+  // --- send (this thread) ----------------------------------------------------------------------------
+  Progress progress("produce", "events", 0, !o.quiet);
+  uint64_t sent = 0;
+  Status failure;
+  Batch b;
+  int64_t last_flush_ms = SystemClock::instance().monotonic_ms();
+  while (queue.pop(b)) {
+    if (Status st = send_batch(**producer, b); !st.ok()) {
+      failure = st;
+      break;
+    }
+    sent += b.timestamps.size();
+    if (!live && b.last_ts > from && to != std::numeric_limits<int64_t>::max()) {
+      double frac = static_cast<double>(b.last_ts - from) / static_cast<double>(to - from);
+      if (frac > 0.001) progress.set_total(static_cast<uint64_t>(static_cast<double>(sent) / frac));
+    }
+    progress.update(sent);
+    if (live && SystemClock::instance().monotonic_ms() - last_flush_ms >= 1000) {
+      // Live: make readings visible to consumers about once a second.
+      if (Status st = (*producer)->flush(); !st.ok()) {
+        failure = st;
+        break;
+      }
+      last_flush_ms = SystemClock::instance().monotonic_ms();
+      progress.set_detail(fmt::format("at {}", b.last_ts));
+    }
+  }
+  queue.close();
+  generator.join();
+  progress.set_total(0);
+  Status flushed = (*producer)->flush();
+  if (failure.ok() && !flushed.ok()) failure = flushed;
+  progress.finish();
+  const bool interrupted = stop_requested();
+  auto& truth = sim->mutable_ground_truth();
+  if (interrupted || live) truth.set_period_end(std::min(to, b.last_ts + 1));
+  if (Status st = truth.write_json(truth_path); !st.ok()) {
+    spdlog::warn("{}", st.error().message);
+  }
+  if (!failure.ok()) {
+    std::fprintf(stderr, "produce: %llu of %llu events acknowledged before the error\n",
+                 static_cast<unsigned long long>((*producer)->acknowledged()), static_cast<unsigned long long>(sent));
+    return report_error(failure.error());
+  }
+  std::printf("produced %llu events (%llu acknowledged) into %s; ground truth in %s\n",
+              static_cast<unsigned long long>(sent), static_cast<unsigned long long>((*producer)->acknowledged()),
+              stream_name.c_str(), truth_path.c_str());
+  if (interrupted && !live) {
+    std::fprintf(stderr, "produce: stopped before the end of the period; everything sent was flushed\n");
+    return kExitInterrupted;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_produce_command(CLI::App& app, CliContext& ctx) {
+  auto o = std::make_shared<ProduceOptions>();
+  auto* cmd = app.add_subcommand(
+      "produce",
+      "Simulate the fleet's heart-rate watches into the stream (the local log, or Kafka when "
+      "stream.kafka.bootstrap_servers is set).\n"
+      "  backfill: hrflow produce --from 2025-01-01 --to 2026-01-01   (every reading of the period, event-time order)\n"
+      "  live:     hrflow produce --live [--speed 60]                  (wall-clock pace until Ctrl-C)\n"
+      "Users and their history come from the operational database (hrflow oltp) by default. The effects "
+      "the simulator planted are written to simulator.ground_truth.");
+  cmd->add_option("--from", o->from, "Start of the period, UTC (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]); live: default now");
+  cmd->add_option("--to", o->to, "End of the period (exclusive), UTC; live: default none");
+  cmd->add_flag("--live", o->live, "Produce at wall-clock pace until stopped (Ctrl-C flushes and exits)");
+  cmd->add_option("--speed", o->speed, "Live: simulated seconds per wall-clock second (60 = a minute per second)");
+  cmd->add_option("--users", o->users, "User source: oltp (default), csv:DIR or sample:N");
+  cmd->add_option("--users-csv", o->users_csv, "Read users from an `hrflow oltp export` directory (same as --users csv:DIR)");
+  cmd->add_option("--ground-truth", o->ground_truth, "Where to write the ground truth (default: simulator.ground_truth)");
+  cmd->add_flag("--quiet", o->quiet, "No progress line");
+  on_run(cmd, ctx, [&ctx, o] { return run_produce(ctx.config, *o); });
+}
+
+}  // namespace hrflow::sim
