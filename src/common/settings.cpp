@@ -72,7 +72,13 @@ const std::vector<SettingSpec>& table() {
       {"lake.s3.access_key_id", T::kString, "", "S3 access key id.", {}, 0, 0, "AWS_ACCESS_KEY_ID", true},
       {"lake.s3.secret_access_key", T::kString, "", "S3 secret access key.", {}, 0, 0,
        "AWS_SECRET_ACCESS_KEY", true},
+      {"lake.s3.session_token", T::kString, "", "S3 session token of temporary credentials.", {}, 0, 0,
+       "AWS_SESSION_TOKEN", true},
       {"lake.s3.path_style", T::kBool, "true", "Address buckets by path (http://host/bucket/key)."},
+      {"lake.s3.timeout", T::kDuration, "60s",
+       "Time limit of one S3 request attempt (large uploads get more in proportion to their size)."},
+      {"lake.s3.max_attempts", T::kInt, "5",
+       "Attempts per S3 request; retries back off exponentially on 5xx, throttling and timeouts.", {}, 1, 100},
 
       // --- sink ------------------------------------------------------------------------------
       {"sink.flush_size", T::kInt, "100000", "Close a lake file after this many records.", {}, 1, 1e9},
