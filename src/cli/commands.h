@@ -6,6 +6,9 @@
 namespace hrflow {
 void add_demo_command(CLI::App& app, CliContext& ctx);
 void add_config_command(CLI::App& app, CliContext& ctx);
+namespace lake {
+void add_sink_command(CLI::App& app, CliContext& ctx);
+}
 namespace stream {
 void add_dev_commands(CLI::App& app, CliContext& ctx);
 }

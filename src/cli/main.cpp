@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
   add_config_command(app, ctx);
   oltp::add_oltp_commands(app, ctx);
   sim::add_produce_command(app, ctx);
-  add_not_built(app, ctx, "sink", "Write the stream into the event-time partitioned lake, exactly once");
+  lake::add_sink_command(app, ctx);
   ingest::add_sync_commands(app, ctx);
   add_not_built(app, ctx, "build", "Build and test the warehouse models (dbt-style: seeds, models, data tests)");
   add_not_built(app, ctx, "serve", "Run the pipeline continuously with a web UI, automation and run history");

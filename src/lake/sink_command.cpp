@@ -1,0 +1,162 @@
+// `hrflow sink`: drive the LakeSink from a StreamConsumer. The loop is poll -> add -> tick -> commit;
+// positions are committed only after the files below them are stored (LakeSink::committable()).
+#include "lake/sink_command.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "common/progress.h"
+#include "lake/sink.h"
+#include "stream/stream.h"
+
+namespace hrflow::lake {
+namespace {
+
+// Wait before retrying after a temporary failure; returns false when a stop was requested meanwhile.
+bool backoff(int64_t& delay_ms) {
+  for (int64_t waited = 0; waited < delay_ms; waited += 50) {
+    if (stop_requested()) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  delay_ms = std::min<int64_t>(delay_ms * 2, 10000);
+  return true;
+}
+
+std::string lag_text(const std::map<int32_t, int64_t>& lag) {
+  std::string s = "lag";
+  for (auto [p, l] : lag) s += fmt::format(" p{}={}", p, with_thousands(static_cast<uint64_t>(std::max<int64_t>(l, 0))));
+  return s;
+}
+
+}  // namespace
+
+int run_sink(const Config& config, const SinkRunOptions& run) {
+  auto store = open_lake(config);
+  if (!store.ok()) return report_error(store.error().with_context("opening the lake"));
+  auto options = SinkOptions::from(config);
+  if (!options.ok()) return report_error(options.error());
+  std::string group = config.get_string("stream.consumer_group");
+  auto consumer_r = stream::open_consumer(config, group);
+  if (!consumer_r.ok()) return report_error(consumer_r.error().with_context("opening the stream"));
+  auto consumer = std::move(consumer_r).value();
+  LakeSink sink(**store, *options);
+  install_stop_handlers();
+  Progress progress("sink", "records", 0, run.progress);
+  spdlog::info("sink: {} -> {} (group {})", options->topic, (*store)->url_of(""), group);
+
+  std::set<int32_t> known;  // partitions the sink holds state for
+  int64_t retry_delay = 200;
+  bool reported_trouble = false;
+  auto trouble = [&](const Error& e) -> bool {  // true: retry, false: give up
+    // `--once` is a batch job: report and stop (nothing uncommitted is lost; the next run resumes).
+    // A continuous sink waits for the stream or the lake to come back.
+    if (!e.retriable || run.once) return false;
+    if (!reported_trouble) spdlog::warn("sink: {} — retrying until it works (Ctrl-C stops)", e.message);
+    reported_trouble = true;
+    return backoff(retry_delay);
+  };
+  auto commit = [&]() -> Status {
+    auto positions = sink.committable();
+    if (positions.empty()) return {};
+    stream::Positions p(positions.begin(), positions.end());
+    HRFLOW_TRY(consumer->commit(p));
+    sink.mark_committed(positions);
+    return {};
+  };
+  int64_t last_lag_ms = 0;
+  int exit_code = kExitOk;
+  std::vector<stream::Record> pending;  // a polled batch not yet fully added (retried after a failure)
+  size_t pending_next = 0;
+  for (;;) {
+    if (stop_requested()) {
+      exit_code = kExitInterrupted;
+      break;
+    }
+    if (pending_next >= pending.size()) {
+      auto batch = consumer->poll(50000, 100);
+      if (!batch.ok()) {
+        if (trouble(batch.error())) continue;
+        return report_error(batch.error().with_context("reading the stream"));
+      }
+      pending = std::move(batch).value();
+      pending_next = 0;
+      // Rebalance: forget partitions taken away, without writing or committing their open files.
+      auto assigned = consumer->assignment();
+      std::set<int32_t> now(assigned.begin(), assigned.end());
+      for (auto it = known.begin(); it != known.end();) {
+        if (!now.count(*it)) {
+          sink.drop_partition(*it);
+          it = known.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      std::erase_if(pending, [&](const stream::Record& r) { return !now.count(r.partition); });
+    }
+    Status st;
+    for (; pending_next < pending.size(); ++pending_next) {
+      const auto& r = pending[pending_next];
+      known.insert(r.partition);
+      st = sink.add(r.partition, r.offset, r.value);
+      if (!st.ok()) break;
+    }
+    if (st.ok()) st = sink.tick();
+    if (st.ok()) st = commit();
+    if (!st.ok()) {
+      if (trouble(st.error())) continue;
+      return report_error(st.error());
+    }
+    if (reported_trouble) spdlog::info("sink: working again");
+    reported_trouble = false;
+    retry_delay = 200;
+    progress.update(sink.stats().records);
+    bool caught_up = false;
+    int64_t now_ms = SystemClock::instance().monotonic_ms();
+    if ((run.once && pending.empty()) || (run.progress && now_ms - last_lag_ms >= 1000)) {
+      last_lag_ms = now_ms;
+      auto lag = consumer->lag();
+      if (lag.ok()) {
+        progress.set_detail(lag_text(*lag));
+        caught_up = !consumer->assignment().empty();
+        for (auto [p, l] : *lag) caught_up = caught_up && l <= 0;
+      }
+    }
+    if (run.once && pending.empty() && caught_up) break;
+  }
+  // Clean stop: close every open file and commit, so the lake holds everything read so far.
+  for (;;) {
+    Status st = sink.close_all();
+    if (st.ok()) st = commit();
+    if (st.ok()) break;
+    if (stop_requested() && exit_code != kExitInterrupted) break;
+    if (!st.error().retriable || !backoff(retry_delay)) return report_error(st.error());
+  }
+  progress.finish();
+  const auto& s = sink.stats();
+  spdlog::info("sink: {} records ({} bad, under errors/), {} files, {} bytes", with_thousands(s.records),
+               with_thousands(s.bad_records), with_thousands(s.files), with_thousands(s.bytes));
+  return exit_code;
+}
+
+void add_sink_command(CLI::App& app, CliContext& ctx) {
+  auto* cmd = app.add_subcommand(
+      "sink",
+      "Write the stream into the event-time partitioned lake, exactly once.\n"
+      "Reads stream.topic (embedded log, or Kafka when stream.kafka.bootstrap_servers is set) as consumer\n"
+      "group stream.consumer_group and writes lake.url (file:// or s3://) in the Confluent S3 sink layout:\n"
+      "  topics/<topic>/year=YYYY/month=MM/day=dd/hour=HH/<topic>+<partition>+<startOffset>.json\n"
+      "by each record's `timestamp` (UTC). Records that are not JSON or lack a valid timestamp go to\n"
+      "errors/<topic>/ and are counted. Files close on sink.flush_size, sink.rotate_bytes,\n"
+      "sink.rotate_interval (event time) and sink.idle_timeout; positions are committed only after the\n"
+      "files below them are stored, so kill -9 and restart neither lose nor duplicate records.\n"
+      "Several `hrflow sink` processes in one group share the partitions (Kafka).");
+  auto run = std::make_shared<SinkRunOptions>();
+  cmd->add_flag("--once", run->once, "Stop when caught up with the stream and every file is closed");
+  cmd->add_flag("--progress", run->progress, "Show records/s and per-partition lag on the terminal");
+  on_run(cmd, ctx, [&ctx, run] { return run_sink(ctx.config, *run); });
+}
+
+}  // namespace hrflow::lake
