@@ -8,7 +8,9 @@
 
 #include "common/progress.h"
 #include "common/state.h"
+#include "lake/storage.h"
 #include "ingest/cdc.h"
+#include "ingest/lake.h"
 #include "ingest/pg.h"
 
 namespace hrflow::ingest {
@@ -41,6 +43,37 @@ Status run_oltp(const Config& config, db::Database& warehouse, const SyncOptions
   return {};
 }
 
+Status run_lake(const Config& config, db::Database& warehouse, const SyncOptions& so) {
+  HRFLOW_ASSIGN_OR_RETURN(auto store, lake::open_lake(config));
+  LakeOptions o;
+  o.days_to_sync_if_history_full = config.get_int("sync.days_to_sync_if_history_full");
+  o.history_max_files = config.get_int("sync.history_max_files");
+  o.progress = !so.quiet;
+  auto stats = LakeSource::run(*store, warehouse, o);
+  if (!stats.ok()) return stats.error().with_context("sync lake");
+  const LakeStats& s = *stats;
+  double rate = s.seconds > 0 ? static_cast<double>(s.rows) / s.seconds : 0;
+  std::printf("lake: %s files listed, %s loaded, %s changed and reloaded (%s old rows replaced), %s already loaded; "
+              "%s rows (%s with errors, %s coerced) in %.1fs, %s rows/s\n",
+              with_thousands(s.files_listed).c_str(), with_thousands(s.files_loaded).c_str(),
+              with_thousands(s.files_reloaded).c_str(), with_thousands(s.rows_replaced).c_str(),
+              with_thousands(s.files_unchanged).c_str(), with_thousands(s.rows).c_str(),
+              with_thousands(s.rows_with_errors).c_str(), with_thousands(s.rows_coerced).c_str(), s.seconds,
+              with_thousands(static_cast<uint64_t>(rate)).c_str());
+  if (s.files_empty || s.files_damaged) {
+    std::printf("lake: %s empty files, %s truncated or damaged compressed files (what could be read was loaded, "
+                "with the error in _airbyte_meta)\n",
+                with_thousands(s.files_empty).c_str(), with_thousands(s.files_damaged).c_str());
+  }
+  if (!s.skipped.empty()) {
+    std::printf("lake: skipped %s objects that are not lake files:\n", with_thousands(s.skipped.size()).c_str());
+    for (size_t i = 0; i < s.skipped.size() && i < 20; ++i) std::printf("  %s\n", s.skipped[i].c_str());
+    if (s.skipped.size() > 20) std::printf("  ... and %zu more\n", s.skipped.size() - 20);
+  }
+  std::fflush(stdout);
+  return {};
+}
+
 enum class Which { kBoth, kLake, kOltp };
 
 int run_sync(const Config& config, Which which, const SyncOptions& so) {
@@ -48,10 +81,9 @@ int run_sync(const Config& config, Which which, const SyncOptions& so) {
   auto warehouse = open_warehouse(config);
   if (!warehouse.ok()) return report_error(warehouse.error());
   if (which != Which::kOltp) {
-    std::fprintf(stderr, "hrflow sync lake: the lake source is not built yet in this version of hrflow\n");
-    if (which == Which::kLake) return kExitNotBuilt;
+    if (auto st = run_lake(config, *warehouse, so); !st.ok()) return report_error(st.error());
   }
-  if (which != Which::kLake) {
+  if (which != Which::kLake && !stop_requested()) {
     if (auto st = run_oltp(config, *warehouse, so); !st.ok()) return report_error(st.error());
   }
   return stop_requested() && !so.follow ? kExitInterrupted : kExitOk;

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <optional>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -19,10 +21,6 @@ namespace hrflow::ingest {
 namespace {
 
 namespace od = simdjson::ondemand;
-
-bool digits(std::string_view s, size_t n) {
-  return s.size() == n && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
 
 // Stable 64-bit hash of a URL for the compacted history (FNV-1a).
 uint64_t url_hash(std::string_view s) {
@@ -64,7 +62,10 @@ constexpr const char* kStreamDdl =
 // Parses the JSON lines of one file into data chunks and appends them.
 class FileLoader {
  public:
-  FileLoader(db::Appender& app, UuidGenerator& uuids) : app_(app), chunk_(app), uuids_(uuids) { bind(); }
+  FileLoader(db::Appender& app, UuidGenerator& uuids, bool error_file)
+      : app_(app), chunk_(app), uuids_(uuids), error_file_(error_file) {
+    bind();
+  }
 
   // `buf` holds `len` bytes of content followed by at least SIMDJSON_PADDING bytes.
   Status load(const char* buf, size_t len, size_t capacity, const std::string& url, int64_t modified_us,
@@ -199,11 +200,43 @@ class FileLoader {
     return false;
   }
 
-  Status add_line(std::string_view line, size_t capacity, uint64_t line_no, const std::string& trailing_error,
-                  LakeStats& stats) {
+  // A line of an errors/ file: {"partition":p,"offset":o,"error":"...","value":"..."|"value_base64":"..."}.
+  // Loaded as a row with NULL fields, the sink's reason in the errors and the original value as record.
+  Status add_rejected(std::string_view line, size_t capacity, const std::string& where,
+                      const std::string& trailing_error, LakeStats& stats) {
     changes_.clear();
     errors_.clear();
+    int64_t partition = -1, offset = -1;
+    std::string_view reason = "unknown reason", value = line;
+    od::document doc;
+    od::object obj;
+    auto err = parser_.iterate(line.data(), line.size(), capacity).get(doc);
+    if (!err) err = doc.get_object().get(obj);
+    if (!err) {
+      for (auto field : obj) {
+        std::string_view key;
+        od::value v;
+        if (field.unescaped_key().get(key) || field.value().get(v)) break;
+        // A field of the wrong type keeps its default; the row is an error row either way.
+        if (key == "partition" && v.get_int64().get(partition)) partition = -1;
+        if (key == "offset" && v.get_int64().get(offset)) offset = -1;
+        if (key == "error" && v.get_string().get(reason)) reason = "unknown reason";
+        if ((key == "value" || key == "value_base64") && v.get_string().get(value)) value = line;
+      }
+    }
+    // The views point into the parser's string buffer, which the next iterate() reuses: copy now.
+    std::string record(value);
+    note_error(fmt::format("{}: rejected by the lake sink (partition {}, offset {}): {}", where, partition, offset, reason));
+    if (!trailing_error.empty()) note_error(trailing_error);
+    return emit(false, 0, false, 0, false, 0, {}, &record, stats);
+  }
+
+  Status add_line(std::string_view line, size_t capacity, uint64_t line_no, const std::string& trailing_error,
+                  LakeStats& stats) {
     std::string where = fmt::format("{}:{}", url_, line_no);
+    if (error_file_) return add_rejected(line, capacity, where, trailing_error, stats);
+    changes_.clear();
+    errors_.clear();
     bool have_user = false, have_hr = false, have_ts = false, have_meta = false;
     int64_t user = 0, ts = 0;
     double hr = 0;
@@ -276,7 +309,15 @@ class FileLoader {
       if (!have_ts && errors_.find("timestamp") == std::string::npos) note_error(fmt::format("{}: timestamp is missing", where));
       if (!trailing_error.empty()) note_error(trailing_error);
     }
+    std::string record;
+    if (unreadable) record.assign(line);
+    return emit(have_user, user, have_hr, hr, have_ts, ts, have_meta ? std::optional<std::string_view>(meta) : std::nullopt,
+                unreadable ? &record : nullptr, stats);
+  }
 
+  // Append one row; `record` (the original text, kept when it could not be read) goes into _airbyte_meta.
+  Status emit(bool have_user, int64_t user, bool have_hr, double hr, bool have_ts, int64_t ts,
+              std::optional<std::string_view> meta, std::string* record, LakeStats& stats) {
     uint64_t hi, lo;
     uuids_.next_bits(hi, lo);
     raw_id_[rows_] = duckdb_hugeint{lo, static_cast<int64_t>(hi ^ 0x8000000000000000ULL)};
@@ -286,9 +327,9 @@ class FileLoader {
     if (have_user) set_valid(kUserId), user_id_[rows_] = user; else set_null(kUserId);
     if (have_hr) set_valid(kHeartRate), heart_rate_[rows_] = hr; else set_null(kHeartRate);
     if (have_ts) set_valid(kTimestamp), timestamp_[rows_] = ts; else set_null(kTimestamp);
-    if (have_meta) {
+    if (meta) {
       set_valid(kRecordMeta);
-      put_string(kRecordMeta, meta);
+      put_string(kRecordMeta, *meta);
     } else {
       set_null(kRecordMeta);
     }
@@ -296,9 +337,9 @@ class FileLoader {
       put_string(kMeta, kCleanMeta);
     } else {
       std::string m = R"({"changes":[)" + changes_ + R"(],"errors":[)" + errors_ + "]";
-      if (unreadable) {
+      if (record) {
         // Keep the record itself: nothing is dropped. Invalid UTF-8 bytes are replaced to stay valid JSON.
-        std::string text(line);
+        std::string& text = *record;
         if (!simdjson::validate_utf8(text.data(), text.size())) {
           for (auto& c : text) {
             if (static_cast<unsigned char>(c) >= 0x80) c = '?';
@@ -320,6 +361,7 @@ class FileLoader {
   db::Appender& app_;
   Chunk chunk_;
   UuidGenerator& uuids_;
+  bool error_file_;
   od::parser parser_;
   uint64_t rows_ = 0;
   std::string url_, changes_, errors_;
@@ -338,55 +380,10 @@ struct Known {
 
 }  // namespace
 
-std::optional<LakeKey> parse_lake_key(std::string_view key) {
-  // topics/<topic>/year=YYYY/month=MM/day=dd/hour=HH/<topic>+<partition>+<offset>.json[.gz|.zst]
-  std::vector<std::string_view> parts;
-  size_t start = 0;
-  for (;;) {
-    size_t slash = key.find('/', start);
-    parts.push_back(key.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
-    if (slash == std::string_view::npos) break;
-    start = slash + 1;
-  }
-  if (parts.size() != 7 || parts[0] != "topics" || parts[1].empty()) return std::nullopt;
-  auto field = [](std::string_view p, std::string_view name, size_t n) {
-    return p.substr(0, name.size()) == name && digits(p.substr(name.size()), n);
-  };
-  if (!field(parts[2], "year=", 4) || !field(parts[3], "month=", 2) || !field(parts[4], "day=", 2) ||
-      !field(parts[5], "hour=", 2)) {
-    return std::nullopt;
-  }
-  LakeKey k;
-  k.topic = std::string(parts[1]);
-  std::string_view file = parts[6];
-  if (file.ends_with(".json.gz")) {
-    k.compression = LakeKey::kGzip;
-    file.remove_suffix(8);
-  } else if (file.ends_with(".json.zst")) {
-    k.compression = LakeKey::kZstd;
-    file.remove_suffix(9);
-  } else if (file.ends_with(".json")) {
-    file.remove_suffix(5);
-  } else {
-    return std::nullopt;
-  }
-  std::string prefix = k.topic + "+";
-  if (file.substr(0, prefix.size()) != prefix) return std::nullopt;
-  file.remove_prefix(prefix.size());
-  size_t plus = file.find('+');
-  if (plus == std::string_view::npos || plus == 0 || !digits(file.substr(plus + 1), 10) ||
-      !digits(file.substr(0, plus), plus)) {
-    return std::nullopt;
-  }
-  k.partition = std::stoi(std::string(file.substr(0, plus)));
-  k.offset = std::stoll(std::string(file.substr(plus + 1)));
-  return k;
-}
-
-std::string decompress(std::string_view data, LakeKey::Compression c, std::string& error) {
+std::string decompress(std::string_view data, lake::Compression c, std::string& error) {
   std::string out;
   error.clear();
-  if (c == LakeKey::kGzip) {
+  if (c == lake::Compression::kGzip) {
     z_stream zs{};
     if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) {
       error = "cannot initialise gzip";
@@ -407,7 +404,7 @@ std::string decompress(std::string_view data, LakeKey::Compression c, std::strin
     }
     if (rc != Z_STREAM_END) error = fmt::format("gzip stream is truncated or damaged ({})", zs.msg ? zs.msg : "unexpected end");
     inflateEnd(&zs);
-  } else if (c == LakeKey::kZstd) {
+  } else if (c == lake::Compression::kZstd) {
     ZSTD_DCtx* dctx = ZSTD_createDCtx();
     ZSTD_inBuffer in{data.data(), data.size(), 0};
     std::string buf(ZSTD_DStreamOutSize(), '\0');
@@ -447,10 +444,11 @@ Status ensure_lake_tables(db::Connection& conn) {
       kLakeCompactedTable));
 }
 
-Status load_lake_content(db::Connection& conn, std::string& content, LakeKey::Compression compression,
-                         const std::string& url, int64_t modified_us, int64_t extracted_us, LakeStats& stats) {
+Status load_lake_content(db::Connection& conn, std::string& content, lake::Compression compression,
+                         const std::string& url, int64_t modified_us, int64_t extracted_us, LakeStats& stats,
+                         bool error_file) {
   std::string trailing_error;
-  if (compression != LakeKey::kNone) {
+  if (compression != lake::Compression::kNone) {
     content = decompress(content, compression, trailing_error);
     if (!trailing_error.empty()) trailing_error = fmt::format("{}: {}", url, trailing_error);
   }
@@ -458,17 +456,24 @@ Status load_lake_content(db::Connection& conn, std::string& content, LakeKey::Co
   content.resize(len + simdjson::SIMDJSON_PADDING, '\0');
   HRFLOW_ASSIGN_OR_RETURN(auto app, conn.appender("raw", "heart_rate_stream"));
   thread_local UuidGenerator uuids;
-  FileLoader loader(app, uuids);
+  FileLoader loader(app, uuids, error_file);
   HRFLOW_TRY(loader.load(content.data(), len, content.size(), url, modified_us, extracted_us, trailing_error, stats));
   if (!trailing_error.empty() && len == 0) {
     // Nothing could be decompressed at all: keep one row that says so, rather than nothing.
     std::string note(simdjson::SIMDJSON_PADDING + 2, '\0');
     note[0] = '{';
     note[1] = '}';
-    HRFLOW_TRY(loader.load(note.data(), 2, note.size(), url, modified_us, extracted_us, trailing_error, stats));
+    FileLoader note_loader(app, uuids, false);
+    HRFLOW_TRY(note_loader.load(note.data(), 2, note.size(), url, modified_us, extracted_us, trailing_error, stats));
   }
-  if (!trailing_error.empty()) spdlog::warn("sync lake: {}", trailing_error);
-  if (len == 0 && trailing_error.empty()) spdlog::info("sync lake: {} is empty", url);
+  if (!trailing_error.empty()) {
+    ++stats.files_damaged;
+    spdlog::warn("sync lake: {}", trailing_error);
+  }
+  if (len == 0 && trailing_error.empty()) {
+    ++stats.files_empty;
+    spdlog::info("sync lake: {} is empty", url);
+  }
   return app.close();
 }
 
@@ -477,6 +482,7 @@ Result<LakeStats> LakeSource::run(lake::ObjectStore& store, db::Database& databa
   LakeStats stats;
   int64_t t0 = clock.monotonic_ms();
   HRFLOW_ASSIGN_OR_RETURN(auto conn, db::Connection::connect(database));
+  HRFLOW_TRY(conn.execute("CREATE SCHEMA IF NOT EXISTS raw"));
   HRFLOW_TRY(ensure_lake_tables(conn));
 
   std::unordered_map<std::string, Known> history;
@@ -501,20 +507,19 @@ Result<LakeStats> LakeSource::run(lake::ObjectStore& store, db::Database& databa
   }
 
   HRFLOW_ASSIGN_OR_RETURN(auto objects, store.list(""));
-  stats.files_listed = objects.size();
   struct Todo {
     lake::ObjectInfo info;
-    LakeKey key;
+    lake::FileKey key;
     std::string url;
     bool reload;
   };
   std::vector<Todo> todo;
   for (auto& obj : objects) {
-    auto key = parse_lake_key(obj.key);
-    if (!key) {
-      stats.skipped.push_back(fmt::format("{}: not a lake file (expected topics/<topic>/year=YYYY/month=MM/day=dd/"
-                                          "hour=HH/<topic>+<partition>+<offset>.json[.gz|.zst])",
-                                          obj.key));
+    if (obj.key.starts_with("_hrflow/")) continue;  // the sink's bookkeeping (replay markers)
+    ++stats.files_listed;
+    auto key = lake::parse_key(obj.key);
+    if (!key.ok()) {
+      stats.skipped.push_back(key.error().message);
       continue;
     }
     std::string url = store.url_of(obj.key);
@@ -545,13 +550,27 @@ Result<LakeStats> LakeSource::run(lake::ObjectStore& store, db::Database& databa
   for (size_t i = 0; i < todo.size() && !stop_requested(); ++i) {
     const Todo& t = todo[i];
     progress.set_detail(fmt::format("file {}/{}", i + 1, todo.size()));
-    HRFLOW_ASSIGN_OR_RETURN(std::string data, store.get(t.info.key));
+    auto got = store.get(t.info.key);
+    if (!got.ok()) return got.error().with_context(fmt::format("reading {}", t.url));
+    std::string data = std::move(got).value();
     stats.bytes += data.size();
     uint64_t rows_before = stats.rows, errors_before = stats.rows_with_errors;
     int64_t extracted = clock.now_ms() * 1000;
     {
       HRFLOW_ASSIGN_OR_RETURN(auto txn, db::Transaction::begin(conn));
-      HRFLOW_TRY(load_lake_content(conn, data, t.key.compression, t.url, t.info.last_modified_ms * 1000, extracted, stats));
+      if (t.reload) {
+        // The file changed under the same name: its new content replaces the rows of the old one.
+        HRFLOW_ASSIGN_OR_RETURN(auto old, conn.scalar(fmt::format(
+                                              "SELECT count(*) FROM raw.heart_rate_stream WHERE _ab_source_file_url = {}",
+                                              db::quote_literal(t.url))));
+        stats.rows_replaced += std::stoull(old.value_or("0"));
+        HRFLOW_TRY(conn.execute(fmt::format("DELETE FROM raw.heart_rate_stream WHERE _ab_source_file_url = {}",
+                                            db::quote_literal(t.url))));
+        HRFLOW_TRY(conn.execute(fmt::format("DELETE FROM raw.{} WHERE url_hash = {}", kLakeCompactedTable, url_hash(t.url))));
+      }
+      auto st = load_lake_content(conn, data, t.key.compression, t.url, t.info.last_modified_ms * 1000, extracted, stats,
+                                  t.key.error_file);
+      if (!st.ok()) return st.error().with_context(fmt::format("loading {}", t.url));
       HRFLOW_TRY(conn.execute(fmt::format(
           "INSERT OR REPLACE INTO raw.{} VALUES ({}, make_timestamptz({}::BIGINT), {}, {}, {}, {}, "
           "make_timestamptz({}::BIGINT))",
@@ -559,7 +578,12 @@ Result<LakeStats> LakeSource::run(lake::ObjectStore& store, db::Database& databa
           db::quote_literal(t.info.etag), stats.rows - rows_before, stats.rows_with_errors - errors_before, extracted)));
       HRFLOW_TRY(txn.commit());
     }
-    if (t.reload) ++stats.files_reloaded; else ++stats.files_loaded;
+    if (t.reload) {
+      ++stats.files_reloaded;
+      spdlog::warn("sync lake: {} changed since it was loaded; its rows were replaced by the new content", t.url);
+    } else {
+      ++stats.files_loaded;
+    }
     history[t.url] = {t.info.last_modified_ms * 1000, t.info.size, t.info.etag};
     progress.update(stats.rows);
   }

@@ -3,7 +3,10 @@
 //
 // Every file is loaded in its own warehouse transaction together with its history entry
 // (raw._hrflow_lake_files: URL, last-modified, size, etag), so a crash can neither load a file twice nor
-// skip it. A file is loaded when its URL is not in the history or its fingerprint changed. The cursor is
+// skip it. A file is loaded when its URL is not in the history or its fingerprint (last-modified, size,
+// etag) changed; a changed file (the sink rewrites a file under the same name after a crash, possibly
+// with fewer records) replaces the rows of its previous version in the same transaction, so raw holds
+// each file's current content exactly once. The cursor is
 // `_ab_source_file_last_modified` as in Airbyte; when the history exceeds sync.history_max_files, entries
 // older than (cursor - sync.days_to_sync_if_history_full days) are compacted to a URL hash, which still
 // proves a file was loaded. Unlike Airbyte, a file that appears late with an older modification time is
@@ -11,14 +14,15 @@
 //
 // Records: simdjson parses each line; numbers given as strings are coerced and noted in
 // `_airbyte_meta.changes`; lines that cannot be read are loaded with NULL fields and the error (file:line
-// and the original text) in `_airbyte_meta.errors`. Objects that are not lake files are skipped and
-// reported.
+// and the original text) in `_airbyte_meta.errors`. Files under errors/ (records the sink could not
+// place by time) are loaded the same way, one row per record with the sink's error, so nothing is lost.
+// Objects that are not lake files are skipped and reported; the sink's own `_hrflow/` markers are
+// skipped silently.
 //
 // Lifecycle: LakeSource::run() once per command. Not thread-safe; one owner of the warehouse.
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +30,7 @@
 #include "common/clock.h"
 #include "common/duckdb.h"
 #include "common/status.h"
+#include "lake/layout.h"
 #include "lake/storage.h"
 
 namespace hrflow::ingest {
@@ -37,31 +42,25 @@ struct LakeOptions {
 };
 
 struct LakeStats {
-  uint64_t files_listed = 0, files_loaded = 0, files_reloaded = 0, files_unchanged = 0;
-  uint64_t rows = 0, rows_with_errors = 0, rows_coerced = 0, bytes = 0;
+  uint64_t files_listed = 0, files_loaded = 0, files_reloaded = 0, files_unchanged = 0, files_empty = 0;
+  uint64_t files_damaged = 0;  // compressed files that were truncated or damaged (what could be read is loaded)
+  uint64_t rows = 0, rows_with_errors = 0, rows_coerced = 0, rows_replaced = 0, bytes = 0;
   std::vector<std::string> skipped;  // "key: reason" of objects that are not lake files
   double seconds = 0;
 };
 
-// What a lake key says: topics/<topic>/year=YYYY/month=MM/day=dd/hour=HH/<topic>+<partition>+<offset>.json[.gz|.zst]
-struct LakeKey {
-  std::string topic;
-  int partition = 0;
-  int64_t offset = 0;
-  enum Compression { kNone, kGzip, kZstd } compression = kNone;
-};
-std::optional<LakeKey> parse_lake_key(std::string_view key);
-
 // Decompress a whole .gz/.zst object; a damaged or truncated stream returns what could be read and
 // sets `error`.
-std::string decompress(std::string_view data, LakeKey::Compression c, std::string& error);
+std::string decompress(std::string_view data, lake::Compression c, std::string& error);
 
 // Create raw.heart_rate_stream and the load history if missing.
 Status ensure_lake_tables(db::Connection& conn);
 // Parse one lake file (`content`, compressed as the key says; used as scratch space) and append its
 // records to raw.heart_rate_stream through `conn`, inside the caller's transaction if one is open.
-Status load_lake_content(db::Connection& conn, std::string& content, LakeKey::Compression compression,
-                         const std::string& url, int64_t modified_us, int64_t extracted_us, LakeStats& stats);
+// `error_file`: the lines are the sink's {"partition","offset","error","value"} records of errors/.
+Status load_lake_content(db::Connection& conn, std::string& content, lake::Compression compression,
+                         const std::string& url, int64_t modified_us, int64_t extracted_us, LakeStats& stats,
+                         bool error_file = false);
 
 class LakeSource {
  public:

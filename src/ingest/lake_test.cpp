@@ -23,7 +23,7 @@ struct Db {
     EXPECT_TRUE(v.ok()) << sql << ": " << v.error().message;
     return v.ok() ? v->value_or("NULL") : "ERROR";
   }
-  LakeStats load(std::string content, LakeKey::Compression c = LakeKey::kNone, const std::string& url = "file:///l/a.json") {
+  LakeStats load(std::string content, lake::Compression c = lake::Compression::kNone, const std::string& url = "file:///l/a.json") {
     LakeStats stats;
     auto st = load_lake_content(conn, content, c, url, 1711940000000000LL, 1711950000000000LL, stats);
     EXPECT_TRUE(st.ok()) << st.error().message;
@@ -99,22 +99,22 @@ TEST(LakeLoad, DecompressesGzipAndZstdAndReportsTruncation) {
   Db db;
   std::string lines;
   for (int i = 0; i < 500; ++i) lines += std::string(kGood) + "\n";
-  EXPECT_EQ(db.load(gzip(lines), LakeKey::kGzip).rows, 500u);
+  EXPECT_EQ(db.load(gzip(lines), lake::Compression::kGzip).rows, 500u);
   std::string z(ZSTD_compressBound(lines.size()), '\0');
   z.resize(ZSTD_compress(z.data(), z.size(), lines.data(), lines.size(), 3));
-  EXPECT_EQ(db.load(z, LakeKey::kZstd).rows, 500u);
+  EXPECT_EQ(db.load(z, lake::Compression::kZstd).rows, 500u);
   EXPECT_EQ(db.q("SELECT count(*) FROM raw.heart_rate_stream WHERE json_array_length(_airbyte_meta->'$.errors') = 0"),
             "1000");
 
   std::string g = gzip(lines);
-  auto cut = db.load(g.substr(0, g.size() / 2), LakeKey::kGzip, "file:///l/cut.json.gz");
+  auto cut = db.load(g.substr(0, g.size() / 2), lake::Compression::kGzip, "file:///l/cut.json.gz");
   EXPECT_GT(cut.rows, 0u);
   EXPECT_GE(cut.rows_with_errors, 1u);
   EXPECT_EQ(db.q("SELECT count(*) FROM raw.heart_rate_stream WHERE _airbyte_meta::VARCHAR LIKE '%gzip stream is "
                  "truncated%'"),
             "1");
   std::string error;
-  EXPECT_EQ(decompress(z.substr(0, z.size() - 5), LakeKey::kZstd, error).size() < lines.size(), true);
+  EXPECT_EQ(decompress(z.substr(0, z.size() - 5), lake::Compression::kZstd, error).size() < lines.size(), true);
   EXPECT_FALSE(error.empty());
 }
 
@@ -125,18 +125,24 @@ TEST(LakeLoad, EmptyFileLoadsNothing) {
   EXPECT_EQ(db.q("SELECT count(*) FROM raw.heart_rate_stream"), "0");
 }
 
-TEST(LakeKeys, RecognisesTheSinkLayoutOnly) {
-  auto k = parse_lake_key("topics/hr-data-topic/year=2024/month=04/day=01/hour=03/hr-data-topic+5+0000001234.json.gz");
-  ASSERT_TRUE(k.has_value());
-  EXPECT_EQ(k->topic, "hr-data-topic");
-  EXPECT_EQ(k->partition, 5);
-  EXPECT_EQ(k->offset, 1234);
-  EXPECT_EQ(k->compression, LakeKey::kGzip);
-  EXPECT_TRUE(parse_lake_key("topics/t/year=2024/month=04/day=01/hour=03/t+0+0000000000.json").has_value());
-  EXPECT_FALSE(parse_lake_key("README.txt").has_value());
-  EXPECT_FALSE(parse_lake_key("topics/t/year=2024/month=04/day=01/hour=03/t+0+0000000000.json.tmp").has_value());
-  EXPECT_FALSE(parse_lake_key("topics/t/year=2024/month=4/day=01/hour=03/t+0+0000000000.json").has_value());
-  EXPECT_FALSE(parse_lake_key("topics/t/year=2024/month=04/day=01/hour=03/u+0+0000000000.json").has_value());
+TEST(LakeLoad, SinkErrorFilesKeepEveryRejectedRecordWithItsReason) {
+  Db db;
+  std::string content =
+      R"({"partition":2,"offset":17,"error":"timestamp is missing","value":"{\"user_id\":1}"})" "\n"
+      R"({"partition":2,"offset":18,"error":"not JSON","value_base64":"/w=="})" "\n"
+      "garbage\n";
+  LakeStats s;
+  std::string c = content;
+  ASSERT_TRUE(load_lake_content(db.conn, c, lake::Compression::kNone, "file:///l/e.json", 1, 2, s, true).ok());
+  EXPECT_EQ(s.rows, 3u);
+  EXPECT_EQ(s.rows_with_errors, 3u);
+  EXPECT_EQ(db.q("SELECT (_airbyte_meta->>'$.errors[0]') || ' | ' || (_airbyte_meta->>'$.record') FROM "
+                 "raw.heart_rate_stream ORDER BY _airbyte_meta->>'$.errors[0]' LIMIT 1"),
+            "file:///l/e.json:1: rejected by the lake sink (partition 2, offset 17): timestamp is missing | "
+            "{\"user_id\":1}");
+  EXPECT_EQ(db.q("SELECT count(*) FROM raw.heart_rate_stream WHERE user_id IS NULL AND heart_rate IS NULL AND "
+                 "(_airbyte_meta->>'$.record') = 'garbage'"),
+            "1");
 }
 
 }  // namespace
