@@ -106,11 +106,16 @@ void add_sync_commands(CLI::App& app, CliContext& ctx) {
   sync->add_flag("--follow", opts->follow,
                  "After catching up, keep streaming PostgreSQL changes until Ctrl-C (survives PostgreSQL restarts)");
   sync->add_flag("-q,--quiet", opts->quiet, "No progress lines");
-  on_run(sync, ctx, [&ctx, opts] { return run_sync(ctx.config, Which::kBoth, *opts); });
+  // CLI11 runs the parent's callback after the subcommand's, so the parent decides which source runs.
+  on_run(sync, ctx, [&ctx, opts, sync] {
+    Which which = sync->got_subcommand("lake") ? Which::kLake : sync->got_subcommand("oltp") ? Which::kOltp : Which::kBoth;
+    return run_sync(ctx.config, which, *opts);
+  });
 
   auto* lake = sync->add_subcommand(
-      "lake", "Load new or changed lake files (lake.url) into raw.heart_rate_stream, each file exactly once");
-  on_run(lake, ctx, [&ctx, opts] { return run_sync(ctx.config, Which::kLake, *opts); });
+      "lake", "Load new or changed lake files (lake.url) into raw.heart_rate_stream, each file exactly once. "
+      "Reports files loaded, rows (with errors, coerced), and objects that are not lake files.");
+  lake->add_flag("-q,--quiet", opts->quiet, "No progress lines");
 
   auto* oltp = sync->add_subcommand(
       "oltp",
@@ -120,7 +125,6 @@ void add_sync_commands(CLI::App& app, CliContext& ctx) {
   oltp->add_flag("--resnapshot", opts->resnapshot,
                  "Drop the replication slot and copy the tables again (after a lost slot); versions already in "
                  "the warehouse are not loaded twice");
-  on_run(oltp, ctx, [&ctx, opts] { return run_sync(ctx.config, Which::kOltp, *opts); });
 }
 
 }  // namespace hrflow::ingest

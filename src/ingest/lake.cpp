@@ -66,11 +66,20 @@ class FileLoader {
       : app_(app), chunk_(app), uuids_(uuids), error_file_(error_file) {
     bind();
   }
+  ~FileLoader() {
+    if (url_value_) duckdb_destroy_value(&url_value_);
+  }
+  FileLoader(const FileLoader&) = delete;
+  FileLoader& operator=(const FileLoader&) = delete;
 
   // `buf` holds `len` bytes of content followed by at least SIMDJSON_PADDING bytes.
   Status load(const char* buf, size_t len, size_t capacity, const std::string& url, int64_t modified_us,
               int64_t extracted_us, const std::string& trailing_error, LakeStats& stats) {
     url_ = url;
+    // Every row of a chunk comes from this one file: the URL column is a constant vector, not a copy per row.
+    if (url_value_) duckdb_destroy_value(&url_value_);
+    url_value_ = duckdb_create_varchar_length(url_.data(), url_.size());
+    duckdb_vector_reference_value(chunk_.vec(kFileUrl), url_value_);
     modified_us_ = modified_us;
     extracted_us_ = extracted_us;
     size_t pos = 0;
@@ -109,6 +118,7 @@ class FileLoader {
     user_id_ = static_cast<int64_t*>(duckdb_vector_get_data(chunk_.vec(kUserId)));
     heart_rate_ = static_cast<double*>(duckdb_vector_get_data(chunk_.vec(kHeartRate)));
     timestamp_ = static_cast<int64_t*>(duckdb_vector_get_data(chunk_.vec(kTimestamp)));
+    if (url_value_) duckdb_vector_reference_value(chunk_.vec(kFileUrl), url_value_);
     for (int c : {kUserId, kHeartRate, kTimestamp, kRecordMeta}) {
       duckdb_vector_ensure_validity_writable(chunk_.vec(c));
       validity_[c] = duckdb_vector_get_validity(chunk_.vec(c));
@@ -119,6 +129,15 @@ class FileLoader {
   void set_valid(int col) { duckdb_validity_set_row_valid(validity_[col], rows_); }
   void put_string(int col, std::string_view s) {
     duckdb_vector_assign_string_element_len(chunk_.vec(col), rows_, s.data(), s.size());
+  }
+
+  // "url:line" of the current line, built only when a message needs it (most lines need none).
+  const std::string& where() {
+    if (where_line_ != line_no_) {
+      where_ = fmt::format("{}:{}", url_, line_no_);
+      where_line_ = line_no_;
+    }
+    return where_;
   }
 
   void note_change(std::string_view field, std::string_view change, std::string_view reason) {
@@ -138,10 +157,10 @@ class FileLoader {
 
   // A number field: JSON number, or a string holding one (coerced and noted).
   template <typename T>
-  bool read_number(od::value v, std::string_view field, T& out, std::string_view where) {
+  bool read_number(od::value v, std::string_view field, T& out) {
     od::json_type type;
     if (v.type().get(type)) {
-      note_error(fmt::format("{}: field {} is not valid JSON", where, field));
+      note_error(fmt::format("{}: field {} is not valid JSON", where(), field));
       return false;
     }
     if (type == od::json_type::number) {
@@ -164,13 +183,13 @@ class FileLoader {
           return true;
         }
       }
-      note_error(fmt::format("{}: field {} is out of range", where, field));
+      note_error(fmt::format("{}: field {} is out of range", where(), field));
       return false;
     }
     if (type == od::json_type::string) {
       std::string_view s;
       if (v.get_string().get(s)) {
-        note_error(fmt::format("{}: field {} is not a valid string", where, field));
+        note_error(fmt::format("{}: field {} is not a valid string", where(), field));
         return false;
       }
       while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
@@ -188,22 +207,21 @@ class FileLoader {
       }
       std::string shown(s.substr(0, 40));
       note_change(field, "NULLED", "SOURCE_NOT_A_NUMBER");
-      note_error(fmt::format("{}: field {} is \"{}\", not a number", where, field, shown));
+      note_error(fmt::format("{}: field {} is \"{}\", not a number", where(), field, shown));
       return false;
     }
     if (type == od::json_type::null) {
-      note_error(fmt::format("{}: field {} is null", where, field));
+      note_error(fmt::format("{}: field {} is null", where(), field));
       return false;
     }
     note_change(field, "NULLED", "SOURCE_WRONG_TYPE");
-    note_error(fmt::format("{}: field {} is not a number", where, field));
+    note_error(fmt::format("{}: field {} is not a number", where(), field));
     return false;
   }
 
   // A line of an errors/ file: {"partition":p,"offset":o,"error":"...","value":"..."|"value_base64":"..."}.
   // Loaded as a row with NULL fields, the sink's reason in the errors and the original value as record.
-  Status add_rejected(std::string_view line, size_t capacity, const std::string& where,
-                      const std::string& trailing_error, LakeStats& stats) {
+  Status add_rejected(std::string_view line, size_t capacity, const std::string& trailing_error, LakeStats& stats) {
     changes_.clear();
     errors_.clear();
     int64_t partition = -1, offset = -1;
@@ -226,15 +244,15 @@ class FileLoader {
     }
     // The views point into the parser's string buffer, which the next iterate() reuses: copy now.
     std::string record(value);
-    note_error(fmt::format("{}: rejected by the lake sink (partition {}, offset {}): {}", where, partition, offset, reason));
+    note_error(fmt::format("{}: rejected by the lake sink (partition {}, offset {}): {}", where(), partition, offset, reason));
     if (!trailing_error.empty()) note_error(trailing_error);
     return emit(false, 0, false, 0, false, 0, {}, &record, stats);
   }
 
   Status add_line(std::string_view line, size_t capacity, uint64_t line_no, const std::string& trailing_error,
                   LakeStats& stats) {
-    std::string where = fmt::format("{}:{}", url_, line_no);
-    if (error_file_) return add_rejected(line, capacity, where, trailing_error, stats);
+    line_no_ = line_no;
+    if (error_file_) return add_rejected(line, capacity, trailing_error, stats);
     changes_.clear();
     errors_.clear();
     bool have_user = false, have_hr = false, have_ts = false, have_meta = false;
@@ -254,11 +272,11 @@ class FileLoader {
         od::value v;
         if ((err = field.value().get(v))) break;
         if (key == "user_id") {
-          have_user = read_number(v, key, user, where);
+          have_user = read_number(v, key, user);
         } else if (key == "heart_rate") {
-          have_hr = read_number(v, key, hr, where);
+          have_hr = read_number(v, key, hr);
         } else if (key == "timestamp") {
-          have_ts = read_number(v, key, ts, where);
+          have_ts = read_number(v, key, ts);
         } else if (key == "meta") {
           od::json_type type;
           if ((err = v.type().get(type))) break;
@@ -300,13 +318,13 @@ class FileLoader {
       have_user = have_hr = have_ts = have_meta = false;
       changes_.clear();
       errors_.clear();
-      std::string msg = fmt::format("{}: unreadable JSON ({})", where, simdjson::error_message(err));
+      std::string msg = fmt::format("{}: unreadable JSON ({})", where(), simdjson::error_message(err));
       if (!trailing_error.empty()) msg += "; " + trailing_error;
       note_error(msg);
     } else {
-      if (!have_user && errors_.find("user_id") == std::string::npos) note_error(fmt::format("{}: user_id is missing", where));
-      if (!have_hr && errors_.find("heart_rate") == std::string::npos) note_error(fmt::format("{}: heart_rate is missing", where));
-      if (!have_ts && errors_.find("timestamp") == std::string::npos) note_error(fmt::format("{}: timestamp is missing", where));
+      if (!have_user && errors_.find("user_id") == std::string::npos) note_error(fmt::format("{}: user_id is missing", where()));
+      if (!have_hr && errors_.find("heart_rate") == std::string::npos) note_error(fmt::format("{}: heart_rate is missing", where()));
+      if (!have_ts && errors_.find("timestamp") == std::string::npos) note_error(fmt::format("{}: timestamp is missing", where()));
       if (!trailing_error.empty()) note_error(trailing_error);
     }
     std::string record;
@@ -323,7 +341,6 @@ class FileLoader {
     raw_id_[rows_] = duckdb_hugeint{lo, static_cast<int64_t>(hi ^ 0x8000000000000000ULL)};
     extracted_[rows_] = extracted_us_;
     modified_[rows_] = modified_us_;
-    put_string(kFileUrl, url_);
     if (have_user) set_valid(kUserId), user_id_[rows_] = user; else set_null(kUserId);
     if (have_hr) set_valid(kHeartRate), heart_rate_[rows_] = hr; else set_null(kHeartRate);
     if (have_ts) set_valid(kTimestamp), timestamp_[rows_] = ts; else set_null(kTimestamp);
@@ -362,6 +379,9 @@ class FileLoader {
   Chunk chunk_;
   UuidGenerator& uuids_;
   bool error_file_;
+  duckdb_value url_value_ = nullptr;
+  uint64_t line_no_ = 0, where_line_ = 0;
+  std::string where_;
   od::parser parser_;
   uint64_t rows_ = 0;
   std::string url_, changes_, errors_;

@@ -262,7 +262,7 @@ TEST(LakeSource, S3LakeLoadsOnceAndReloadsAChangedObject) {
 TEST(LakeSyncEndToEnd, KillNineAtRandomMomentsLosesAndDuplicatesNothing) {
   TempDir dir;
   auto lake_dir = dir.path() / "lake";
-  constexpr int kFiles = 160, kRows = 2500;
+  constexpr int kFiles = 80, kRows = 2000;
   std::map<std::string, int> expected;  // key -> rows
   {
     auto store = std::move(lake::FileStore::open(lake_dir)).value();
