@@ -12,6 +12,7 @@
 #include "oltp/cli.h"
 #include "query/cli.h"
 #include "simulator/cli.h"
+#include "transform/cli.h"
 
 namespace {
 
@@ -53,7 +54,7 @@ int main(int argc, char** argv) {
   sim::add_produce_command(app, ctx);
   lake::add_sink_command(app, ctx);
   ingest::add_sync_commands(app, ctx);
-  add_not_built(app, ctx, "build", "Build and test the warehouse models (dbt-style: seeds, models, data tests)");
+  transform::add_transform_commands(app, ctx);
   add_not_built(app, ctx, "serve", "Run the pipeline continuously with a web UI, automation and run history");
   query::add_query_command(app, ctx);
   add_not_built(app, ctx, "status", "Show the freshness of every asset");
