@@ -404,9 +404,10 @@ Status Runner::run_test(const Node& node, const std::string& sql, const RunOptio
   std::string query = sql;
   int64_t limit = -1;
   if (auto it = node.config.find("limit"); it != node.config.end() && it->second.kind == Value::kInt) limit = it->second.i;
-  if (limit >= 0) query = fmt::format("select * from (\n{}\n) dbt_limit limit {}", sql, limit);
+  if (limit >= 0) query = fmt::format("select * from ({}\n) dbt_limit limit {}", sql, limit);
   bool store = options.store_failures || node.cfg_bool("store_failures", false);
-  std::string count_sql = fmt::format("select count(*) from (\n{}\n) dbt_internal_test", query);
+  // No newline before the test SQL: DuckDB's "LINE n" then matches the compiled file.
+  std::string count_sql = fmt::format("select count(*) from ({}\n) dbt_internal_test", query);
   if (store) {
     std::string schema = node.cfg_string("schema", "dbt_test__audit");
     std::string rel = quote_identifier(schema) + "." + quote_identifier(node.name);

@@ -508,8 +508,8 @@ class ExprParser {
         e->args = {x, a ? a : lit(Value::none(), p), b ? b : lit(Value::none(), p)};
         x = e;
       } else if (is_op("(")) {
-        Pos p = next().pos;
-        auto e = node(Expr::kCall, p);
+        next();
+        auto e = node(Expr::kCall, x->pos);  // errors point at the callee's name
         e->args = {x};
         HRFLOW_TRY(call_args(e));
         x = e;

@@ -72,7 +72,7 @@ TEST(Template, ErrorsNameFileLineColumnAndTheFix) {
       {"\n\n  {{ 'abc }}", "ERROR:models/t.sql:3:6: unterminated string literal"},
       {"{{ items | frobnicate }}", "ERROR:models/t.sql:1:10: unknown filter 'frobnicate'"},
       {"{{ 1 + 'a' }}", "ERROR:models/t.sql:1:6: '+' needs numbers"},
-      {"{{ missing_macro(1) }}", "ERROR:models/t.sql:1:17: 'missing_macro' is undefined: define it with {% macro"},
+      {"{{ missing_macro(1) }}", "ERROR:models/t.sql:1:4: 'missing_macro' is undefined: define it with {% macro"},
       {"{{ 1", "ERROR:models/t.sql:1:1: '{{' is never closed"},
       {"{% macro m(a) %}{{ a }}{% endmacro %}{{ m(1, zz=2) }}", "ERROR:models/t.sql:1:1: macro 'm' has no parameter 'zz'"},
       {"{{ is_incremental }}", "ERROR:models/t.sql:1:1: 'is_incremental' is undefined"},
