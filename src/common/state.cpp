@@ -32,7 +32,8 @@ Status ensure_warehouse_schemas(db::Connection& conn) {
 Result<db::Database> open_warehouse(const Config& config) {
   auto layout = StateLayout::from(config);
   HRFLOW_TRY(layout.ensure_dirs());
-  std::map<std::string, std::string> options;
+  // Timestamps in the warehouse are UTC; session-dependent conversions must not depend on the host.
+  std::map<std::string, std::string> options = {{"TimeZone", "UTC"}};
   if (auto threads = config.get_int("warehouse.threads"); threads > 0) options["threads"] = std::to_string(threads);
   if (auto mem = config.get_string("warehouse.memory_limit"); !mem.empty()) options["memory_limit"] = mem;
   HRFLOW_ASSIGN_OR_RETURN(auto database, db::Database::open(layout.warehouse_path.string(), options));
