@@ -215,7 +215,9 @@ Result<Config> Config::load(const std::filesystem::path& path, bool explicit_pat
   if (!in) return io_error("cannot read configuration file '{}'", path.string());
   std::stringstream ss;
   ss << in.rdbuf();
-  return parse(ss.str(), path.string());
+  auto config = parse(ss.str(), path.string());
+  if (config.ok()) config->source_path_ = std::filesystem::absolute(path).string();
+  return config;
 }
 
 Result<Config> Config::parse(std::string_view yaml_text, std::string_view origin) {

@@ -66,6 +66,8 @@ class Config {
   Status set(std::string_view key, std::string_view value);
 
   SettingSource source(std::string_view key) const;
+  // The file the configuration was read from; empty when every value is a default or from the environment.
+  const std::string& source_path() const { return source_path_; }
   // The effective configuration as YAML, secrets masked, each line commented with its source.
   std::string to_display_yaml() const;
   // The generated reference (docs/configuration.md).
@@ -76,6 +78,7 @@ class Config {
   std::map<std::string, std::string, std::less<>> values_;
   std::map<std::string, std::map<std::string, std::string>, std::less<>> maps_;
   std::map<std::string, SettingSource, std::less<>> sources_;
+  std::string source_path_;
 };
 
 // Value parsers shared with CLI flags ("30s", "5m", "7d", "250ms"; "64MiB", "1GB").

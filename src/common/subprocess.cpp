@@ -74,6 +74,19 @@ Result<CommandOutput> run_command(const std::vector<std::string>& argv) {
   return out;
 }
 
+Result<int> run_attached(const std::vector<std::string>& argv) {
+  pid_t pid = -1;
+  auto args = c_argv(argv);
+  int rc = posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), environ);
+  if (rc != 0) {
+    return Error{ErrorKind::kNotFound, fmt::format("cannot run '{}': {}", argv[0], std::strerror(rc)), false};
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 Result<CommandOutput> run_command_as(const std::string& user, const std::vector<std::string>& argv) {
   if (!running_as_root()) return run_command(argv);
   std::vector<std::string> full = {"runuser", "-u", user, "--"};

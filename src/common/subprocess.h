@@ -19,6 +19,8 @@ struct CommandOutput {
 
 // Run argv[0] (searched in PATH) with argv; waits for it. Fails only if it could not be started.
 Result<CommandOutput> run_command(const std::vector<std::string>& argv);
+// Run argv with this process's stdin/stdout/stderr (its output shows live); returns its exit code.
+Result<int> run_attached(const std::vector<std::string>& argv);
 // Same, but as `user` when running as root (via runuser), e.g. PostgreSQL's tools as "postgres".
 Result<CommandOutput> run_command_as(const std::string& user, const std::vector<std::string>& argv);
 
