@@ -32,12 +32,14 @@ Status ensure_warehouse_schemas(db::Connection& conn) {
 Result<db::Database> open_warehouse(const Config& config) {
   auto layout = StateLayout::from(config);
   HRFLOW_TRY(layout.ensure_dirs());
-  // Timestamps in the warehouse are UTC; session-dependent conversions must not depend on the host.
-  std::map<std::string, std::string> options = {{"TimeZone", "UTC"}};
+  std::map<std::string, std::string> options;
   if (auto threads = config.get_int("warehouse.threads"); threads > 0) options["threads"] = std::to_string(threads);
   if (auto mem = config.get_string("warehouse.memory_limit"); !mem.empty()) options["memory_limit"] = mem;
   HRFLOW_ASSIGN_OR_RETURN(auto database, db::Database::open(layout.warehouse_path.string(), options));
   HRFLOW_ASSIGN_OR_RETURN(auto conn, db::Connection::connect(database));
+  // Timestamps in the warehouse are UTC; session-dependent conversions must not depend on the host.
+  // (Set after opening: as an open option it would need the ICU extension before it is loaded.)
+  HRFLOW_TRY(conn.execute("SET GLOBAL TimeZone = 'UTC'"));
   HRFLOW_TRY(ensure_warehouse_schemas(conn));
   return database;
 }
