@@ -52,12 +52,27 @@ TEST(Cli, ConfigPrintsEffectiveValuesWithSecretsMasked) {
   EXPECT_TRUE(contains(out.output, "topic: hr-data-topic  # default")) << out.output;
 }
 
-TEST(Cli, DemoCreatesTheWarehouseSchemas) {
+// The whole pipeline as `hrflow demo` runs it: every stage, a built and tested warehouse, and a second
+// run that finds everything done.
+TEST(Cli, DemoRunsEveryStageIntoATestedWarehouseAndResumes) {
   TempDir dir;
-  auto out = run_hrflow({"demo", "--no-serve"}, dir.path());
+  std::ofstream(dir.path() / "hrflow.yml") << "oltp:\n  port: " << free_port() << "\n";
+  auto out = run_hrflow({"demo", "--no-serve", "--users", "40", "--days", "2"}, dir.path());
   EXPECT_EQ(out.exit_code, 0) << out.output;
-  EXPECT_TRUE(std::filesystem::exists(dir.path() / ".hrflow" / "warehouse.duckdb")) << out.output;
-  EXPECT_TRUE(contains(out.output, "raw staging serving")) << out.output;
+  for (const char* step : {"[1/8]", "[8/8] build and test the warehouse", "ERROR=0"}) {
+    EXPECT_TRUE(contains(out.output, step)) << step << "\n" << out.output;
+  }
+  for (const char* table : {"raw.heart_rate_stream", "staging.stg_heart_rates", "serving.dim_users",
+                            "serving.fct_heart_rates"}) {
+    EXPECT_TRUE(contains(out.output, table)) << table << "\n" << out.output;
+  }
+  EXPECT_TRUE(contains(out.output, " 0 failed, 0 errored")) << out.output;
+  EXPECT_FALSE(contains(out.output, "skipped: this stage is not part of this build")) << out.output;
+
+  auto again = run_hrflow({"demo", "--no-serve", "--users", "40", "--days", "2"}, dir.path());
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_TRUE(contains(again.output, "[8/8] build and test the warehouse: done in an earlier run")) << again.output;
+  run_hrflow({"oltp", "down"}, dir.path());
 }
 
 }  // namespace

@@ -8,7 +8,10 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <map>
 #include <set>
+
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "common/state.h"
@@ -79,6 +82,18 @@ int print_summary(const Config& config) {
     auto rows = conn->scalar("SELECT count(*) FROM " + db::quote_identifier(*tables->get_string(i, 0)) + "." +
                              db::quote_identifier(*tables->get_string(i, 1)));
     std::printf("  %-34s %12s rows\n", name.c_str(), rows.ok() && *rows ? rows->value().c_str() : "?");
+  }
+  // The data tests of the last build, from the results `hrflow build` leaves for tools.
+  auto results_path = StateLayout::from(config).state_dir / "target" / "run_results.json";
+  std::ifstream in(results_path);
+  auto results = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (results.is_object() && results["results"].is_array()) {
+    std::map<std::string, int> tests;
+    for (const auto& r : results["results"]) {
+      if (r.value("unique_id", "").rfind("test.", 0) == 0) ++tests[r.value("status", "?")];
+    }
+    std::printf("data tests: %d passed, %d warned, %d failed, %d errored, %d skipped (%s)\n", tests["pass"],
+                tests["warn"], tests["fail"], tests["error"], tests["skipped"], results_path.c_str());
   }
   return kExitOk;
 }
