@@ -64,6 +64,12 @@ void Progress::draw(bool final_line) {
   std::fflush(stderr);
 }
 
+void Progress::note(const std::string& line) {
+  const bool bar_on_screen = enabled_ && tty_ && last_draw_ms_ != 0 && !finished_;
+  fmt::print(stderr, "{}{}\n", bar_on_screen ? "\r\033[K" : "", line);
+  std::fflush(stderr);
+}
+
 void Progress::finish() {
   if (finished_) return;
   finished_ = true;

@@ -20,6 +20,9 @@ class Progress {
   void update(uint64_t done);
   void set_total(uint64_t total) { total_ = total; }
   void set_detail(std::string detail) { detail_ = std::move(detail); }
+  // Print a message line on stderr (even when disabled) without mangling a bar drawn on the terminal;
+  // the bar is drawn again below it at the next update.
+  void note(const std::string& line);
   // Print the final line (count, average rate, elapsed time).
   void finish();
   uint64_t done() const { return done_; }

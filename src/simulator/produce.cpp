@@ -4,14 +4,22 @@
 // The simulator (one thread) fills batches of formatted records; the calling thread sends them to
 // the stream, whose own I/O thread writes and syncs. A backfill counts as done only after flush()
 // acknowledged every record; Ctrl-C stops generating, flushes what was sent and exits cleanly.
+//
+// Restart after a crash (kill -9, power loss): the stream keeps exactly what was acknowledged, and
+// the same command continues after it (ResumePoint below) instead of sending the period again.
+#include <fmt/chrono.h>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
+#include <ctime>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "common/progress.h"
@@ -53,12 +61,86 @@ Result<Fleet> load_users(const Config& config, const std::string& source) {
 
 namespace {
 
+std::string utc_text(int64_t epoch_s) {
+  return fmt::format("{:%Y-%m-%d %H:%M:%S} UTC", fmt::gmtime(static_cast<std::time_t>(epoch_s)));
+}
+
+// Where a restarted producer continues. The simulator re-creates the same readings for the same
+// fleet, seed and period, in (timestamp, user id) order, and a user always lands on the same
+// partition. So each partition of the stream holds a prefix of its own readings, ending at its newest
+// record (the "mark"), and a generated reading is already there iff (timestamp, user id) <= the mark
+// of its partition: every earlier second, and at the mark's second the users up to and including the
+// mark's. Partitions are judged separately because they are written and acknowledged separately: a
+// crash leaves some of them further ahead than others.
+class ResumePoint {
+ public:
+  // From the newest record of each partition. Fails when such a record is not a reading (another
+  // producer's data): then there is no safe place to continue and the user decides (--no-resume).
+  static Result<ResumePoint> from(const stream::StreamEnd& end) {
+    ResumePoint r;
+    r.partitions_ = end.partitions;
+    r.marks_.resize(static_cast<size_t>(std::max(end.partitions, 0)));
+    for (const auto& [p, record] : end.last) {
+      int64_t user = 0;
+      auto [ptr, ec] = std::from_chars(record.key.data(), record.key.data() + record.key.size(), user);
+      auto value = nlohmann::json::parse(record.value, nullptr, false);
+      if (ec != std::errc() || ptr != record.key.data() + record.key.size() || !value.is_object() ||
+          !value.contains("timestamp") || !value["timestamp"].is_number_integer() || p < 0 || p >= end.partitions) {
+        return invalid_argument(
+            "cannot tell where to resume: the newest record of partition {} (offset {}) is not a heart-rate reading "
+            "keyed by user id (key '{}', value '{}'). Use --no-resume to produce without skipping anything",
+            p, record.offset, record.key.substr(0, 40), record.value.substr(0, 120));
+      }
+      const int64_t ts = value["timestamp"].get<int64_t>();
+      r.marks_[static_cast<size_t>(p)] = std::pair{ts, user};
+      r.newest_ = std::max(r.newest_, ts);
+      ++r.marked_;
+    }
+    r.active_ = r.marked_ > 0;
+    return r;
+  }
+
+  // False once no further reading can be in the stream (or nothing was in it): no more checks.
+  bool active() const { return active_; }
+  int marked_partitions() const { return marked_; }
+  int64_t newest() const { return newest_; }  // the newest mark's second
+
+  // Drop the readings of rs[0, n) (in generation order) that the stream already holds; the kept ones
+  // move to the front. Returns how many are kept.
+  size_t filter(Reading* rs, size_t n) {
+    size_t kept = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const Reading& r = rs[i];
+      if (r.timestamp > newest_) {
+        active_ = false;  // past every mark: everything from here on is new
+        if (kept != i) std::copy(rs + i, rs + n, rs + kept);
+        return kept + (n - i);
+      }
+      char key[24];
+      const char* key_end = format_key(r.user_id, key);
+      const auto& mark = marks_[static_cast<size_t>(stream::partition_for_key({key, size_t(key_end - key)}, partitions_))];
+      if (mark && std::pair{r.timestamp, r.user_id} <= *mark) continue;  // already in the stream
+      rs[kept++] = r;
+    }
+    return kept;
+  }
+
+ private:
+  int32_t partitions_ = 0;
+  std::vector<std::optional<std::pair<int64_t, int64_t>>> marks_;  // per partition: (timestamp, user id)
+  int64_t newest_ = std::numeric_limits<int64_t>::min();
+  int marked_ = 0;
+  bool active_ = false;
+};
+
 // Formatted records of consecutive readings: values back to back, with offsets.
 struct Batch {
   std::vector<char> bytes;
   std::vector<uint32_t> value_end, key_end;  // cumulative ends: key then value per record
   std::vector<int64_t> timestamps;
-  int64_t last_ts = 0;
+  int64_t last_ts = 0;        // the last generated reading's second (sent or skipped)
+  uint64_t skipped = 0;       // readings generated for this batch but already in the stream
+  bool resume_done = false;   // the first batch after the last reading already in the stream
   void clear() {
     bytes.clear();
     value_end.clear();
@@ -139,6 +221,7 @@ struct ProduceOptions {
   std::string users_csv;
   std::string ground_truth;
   bool quiet = false;
+  bool no_resume = false;
 };
 
 int run_produce(const Config& config, const ProduceOptions& o) {
@@ -185,6 +268,14 @@ int run_produce(const Config& config, const ProduceOptions& o) {
   if (!sim.ok()) return report_error(sim.error());
   auto producer = stream::open_producer(config);
   if (!producer.ok()) return report_error(producer.error());
+  ResumePoint resume;
+  if (!o.no_resume) {
+    auto end = (*producer)->last_records();
+    if (!end.ok()) return report_error(end.error().with_context("reading where the stream ends, to resume after it"));
+    auto point = ResumePoint::from(*end);
+    if (!point.ok()) return report_error(point.error());
+    resume = std::move(*point);
+  }
   std::filesystem::path truth_path =
       o.ground_truth.empty() ? config.get_path("simulator.ground_truth") : std::filesystem::path(o.ground_truth);
   install_stop_handlers();
@@ -218,30 +309,54 @@ int run_produce(const Config& config, const ProduceOptions& o) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));  // live: wait for the next reading's time
         continue;
       }
+      const int64_t last_ts = rs[n - 1].timestamp;
+      size_t kept = n;
+      const bool resuming = resume.active();
+      if (resuming) kept = resume.filter(rs.data(), n);
       Batch b;
-      format_batch(rs.data(), n, b);
+      format_batch(rs.data(), kept, b);
+      b.last_ts = last_ts;
+      b.skipped = n - kept;
+      b.resume_done = resuming && !resume.active();
       if (!queue.push(std::move(b))) break;
+    }
+    if (resume.active() && !stop_requested()) {  // the period ended before the stream's end
+      Batch b;
+      b.resume_done = true;
+      queue.push(std::move(b));
     }
     queue.close();
   });
 
   // --- send (this thread) ----------------------------------------------------------------------------
   Progress progress("produce", "events", 0, !o.quiet);
-  uint64_t sent = 0;
+  uint64_t sent = 0, skipped = 0;
   Status failure;
   Batch b;
+  int64_t last_ts = 0;
   int64_t last_flush_ms = SystemClock::instance().monotonic_ms();
+  if (resume.active()) progress.set_detail("skipping readings already in the stream");
   while (queue.pop(b)) {
     if (Status st = send_batch(**producer, b); !st.ok()) {
       failure = st;
       break;
     }
     sent += b.timestamps.size();
-    if (!live && b.last_ts > from && to != std::numeric_limits<int64_t>::max()) {
-      double frac = static_cast<double>(b.last_ts - from) / static_cast<double>(to - from);
-      if (frac > 0.001) progress.set_total(static_cast<uint64_t>(static_cast<double>(sent) / frac));
+    skipped += b.skipped;
+    if (b.last_ts) last_ts = b.last_ts;
+    if (b.resume_done) {
+      progress.set_detail("");
+      progress.note(fmt::format(
+          "produce: resuming after the newest reading already in the stream: {} partitions, up to {}; {} readings "
+          "skipped",
+          resume.marked_partitions(), utc_text(resume.newest()), with_thousands(skipped)));
     }
-    progress.update(sent);
+    // Progress counts skipped readings too: they are part of the period's work.
+    if (!live && last_ts > from && to != std::numeric_limits<int64_t>::max()) {
+      double frac = static_cast<double>(last_ts - from) / static_cast<double>(to - from);
+      if (frac > 0.001) progress.set_total(static_cast<uint64_t>(static_cast<double>(sent + skipped) / frac));
+    }
+    progress.update(sent + skipped);
     if (live && SystemClock::instance().monotonic_ms() - last_flush_ms >= 1000) {
       // Live: make readings visible to consumers about once a second.
       if (Status st = (*producer)->flush(); !st.ok()) {
@@ -249,7 +364,7 @@ int run_produce(const Config& config, const ProduceOptions& o) {
         break;
       }
       last_flush_ms = SystemClock::instance().monotonic_ms();
-      progress.set_detail(fmt::format("at {}", b.last_ts));
+      if (!resume.active()) progress.set_detail(fmt::format("at {}", utc_text(last_ts)));
     }
   }
   queue.close();
@@ -260,7 +375,7 @@ int run_produce(const Config& config, const ProduceOptions& o) {
   progress.finish();
   const bool interrupted = stop_requested();
   auto& truth = sim->mutable_ground_truth();
-  if (interrupted || live) truth.set_period_end(std::min(to, b.last_ts + 1));
+  if (interrupted || live) truth.set_period_end(std::min(to, last_ts + 1));
   if (Status st = truth.write_json(truth_path); !st.ok()) {
     spdlog::warn("{}", st.error().message);
   }
@@ -269,9 +384,17 @@ int run_produce(const Config& config, const ProduceOptions& o) {
                  static_cast<unsigned long long>((*producer)->acknowledged()), static_cast<unsigned long long>(sent));
     return report_error(failure.error());
   }
-  std::printf("produced %llu events (%llu acknowledged) into %s; ground truth in %s\n",
+  std::printf("produced %llu events (%llu acknowledged) into %s%s; ground truth in %s\n",
               static_cast<unsigned long long>(sent), static_cast<unsigned long long>((*producer)->acknowledged()),
-              stream_name.c_str(), truth_path.c_str());
+              stream_name.c_str(),
+              skipped ? fmt::format(", after skipping {} already there", with_thousands(skipped)).c_str() : "",
+              truth_path.c_str());
+  if (sent == 0 && skipped > 0 && !live && !interrupted) {
+    std::fprintf(stderr,
+                 "produce: the stream already held every reading of this period (it ends at %s): nothing new to "
+                 "send. To write them again on purpose, use --no-resume\n",
+                 utc_text(resume.newest()).c_str());
+  }
   if (interrupted && !live) {
     std::fprintf(stderr, "produce: stopped before the end of the period; everything sent was flushed\n");
     return kExitInterrupted;
@@ -290,7 +413,10 @@ void add_produce_command(CLI::App& app, CliContext& ctx) {
       "  backfill: hrflow produce --from 2025-01-01 --to 2026-01-01   (every reading of the period, event-time order)\n"
       "  live:     hrflow produce --live [--speed 60]                  (wall-clock pace until Ctrl-C)\n"
       "Users and their history come from the operational database (hrflow oltp) by default. The effects "
-      "the simulator planted are written to simulator.ground_truth.");
+      "the simulator planted are written to simulator.ground_truth.\n"
+      "Restarting the same command after a crash or Ctrl-C continues where the stream ends: readings already "
+      "in it (per partition, up to its newest record) are generated again but not sent, so nothing is "
+      "duplicated or missing.");
   cmd->add_option("--from", o->from, "Start of the period, UTC (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]); live: default now");
   cmd->add_option("--to", o->to, "End of the period (exclusive), UTC; live: default none");
   cmd->add_flag("--live", o->live, "Produce at wall-clock pace until stopped (Ctrl-C flushes and exits)");
@@ -299,6 +425,11 @@ void add_produce_command(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--users-csv", o->users_csv, "Read users from an `hrflow oltp export` directory (same as --users csv:DIR)");
   cmd->add_option("--ground-truth", o->ground_truth, "Where to write the ground truth (default: simulator.ground_truth)");
   cmd->add_flag("--quiet", o->quiet, "No progress line");
+  cmd->add_flag("--no-resume", o->no_resume,
+                "Send every reading, even those the stream already holds. By default produce skips readings up to "
+                "the newest one in each partition, so a restarted backfill adds no duplicates; use this to "
+                "re-produce on purpose (e.g. an earlier period, another seed or fleet into a stream that already "
+                "has later readings)");
   on_run(cmd, ctx, [&ctx, o] { return run_produce(ctx.config, *o); });
 }
 

@@ -1,14 +1,18 @@
 // `hrflow produce` as a user runs it: a backfill lands every reading in the local log, keyed and
-// placed by user id, with the ground truth next to it; live mode stops cleanly on Ctrl-C; bad
+// placed by user id, with the ground truth next to it; a backfill killed with kill -9 and run again
+// ends with exactly the readings of an uninterrupted run; live mode stops cleanly on Ctrl-C; bad
 // arguments fail with a clear message.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <csignal>
 #include <fstream>
+#include <functional>
 #include <set>
+#include <tuple>
 
 #include "common/config.h"
+#include "stream/log.h"
 #include "stream/stream.h"
 #include "support/fixtures.h"
 
@@ -65,6 +69,104 @@ TEST(Produce, BackfillPutsEveryReadingInTheLocalLogWithTheGroundTruthNextToIt) {
   auto truth = nlohmann::json::parse(in);
   EXPECT_EQ(truth["readings"].get<uint64_t>(), reported);
   EXPECT_EQ(truth["users"].get<int>(), 25);
+}
+
+// Every reading in the log as (user, timestamp, hash of the record), sorted: compact enough for a
+// few million records, and equal only when the same readings with the same content are there.
+using Reading = std::tuple<std::string, int64_t, size_t>;
+std::vector<Reading> readings_in_log(const Config& config) {
+  std::vector<Reading> out;
+  auto consumer = stream::open_consumer(config, "produce-test");
+  EXPECT_TRUE(consumer.ok()) << (consumer.ok() ? "" : consumer.error().message);
+  if (!consumer.ok()) return out;
+  for (;;) {
+    auto batch = (*consumer)->poll(100000, 200);
+    EXPECT_TRUE(batch.ok());
+    if (!batch.ok() || batch->empty()) break;
+    for (const auto& r : *batch) out.emplace_back(r.key, r.timestamp_ms, std::hash<std::string>{}(r.value));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Records acknowledged into the local log so far (every partition's end offset).
+int64_t records_in_log(const Config& config) {
+  auto options = stream::LogOptions::from_config(config);
+  int64_t total = 0;
+  for (int32_t p = 0; p < options.partitions; ++p) {
+    stream::PartitionReader reader(options.dir, p);
+    auto end = reader.end_offset();
+    if (end.ok()) total += *end;
+  }
+  return total;
+}
+
+uint64_t truth_readings(const TempDir& dir) {
+  std::ifstream in(dir.path() / ".hrflow" / "ground-truth.json");
+  EXPECT_TRUE(in.good());
+  if (!in.good()) return 0;
+  return nlohmann::json::parse(in)["readings"].get<uint64_t>();
+}
+
+TEST(Produce, BackfillKilledMidRunAndRestartedEndsWithExactlyTheReadingsOfOneRun) {
+  const std::vector<std::string> args = {"produce", "--users", "sample:100", "--from", "2025-03-01", "--to",
+                                         "2025-03-21", "--quiet"};
+  TempDir crashed;
+  auto crashed_config = config_in(crashed);
+  {
+    std::string command = fmt::format("cd '{}' && exec '{}'", crashed.path().string(), testing::hrflow_bin());
+    for (const auto& a : args) command += " " + a;
+    auto p = Subprocess::start({"/bin/sh", "-c", command}, (crashed.path() / "first.log").string());
+    ASSERT_TRUE(p.ok());
+    ASSERT_TRUE(testing::wait_until([&] { return records_in_log(crashed_config) >= 100000; }, std::chrono::seconds(60)));
+    ASSERT_EQ(p->stop(SIGKILL), 128 + SIGKILL) << "the backfill finished before it could be killed: make it longer";
+  }
+  const int64_t before_restart = records_in_log(crashed_config);
+  auto resumed = testing::run_hrflow(args, crashed.path());
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resuming after the newest reading already in the stream: 6 partitions"),
+            std::string::npos) << resumed.output;
+
+  TempDir fresh;
+  auto once = testing::run_hrflow(args, fresh.path());
+  ASSERT_EQ(once.exit_code, 0) << once.output;
+  auto expected = readings_in_log(config_in(fresh));
+  auto got = readings_in_log(crashed_config);
+  ASSERT_LT(before_restart, static_cast<int64_t>(expected.size())) << "killed mid-run";
+
+  std::set<std::pair<std::string, int64_t>> seen;
+  size_t duplicates = 0;
+  for (const auto& [user, ts, hash] : got) duplicates += seen.emplace(user, ts).second ? 0 : 1;
+  EXPECT_EQ(duplicates, 0u) << "no (user, timestamp) reading twice";
+  EXPECT_EQ(got.size(), expected.size());
+  EXPECT_TRUE(got == expected) << "the same readings, with the same content, as one uninterrupted run";
+  EXPECT_EQ(truth_readings(crashed), expected.size()) << "the ground truth covers the whole period";
+  EXPECT_EQ(truth_readings(fresh), expected.size());
+}
+
+TEST(Produce, RunningACompletedBackfillAgainAddsNothingUnlessAskedTo) {
+  TempDir dir;
+  const std::vector<std::string> args = {"produce", "--users", "sample:20", "--from", "2025-03-03", "--to",
+                                         "2025-03-05", "--quiet"};
+  auto first = testing::run_hrflow(args, dir.path());
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  auto config = config_in(dir);
+  auto all = readings_in_log(config);
+  ASSERT_GT(all.size(), 1000u);
+
+  auto again = testing::run_hrflow(args, dir.path());
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("produced 0 events"), std::string::npos) << again.output;
+  EXPECT_NE(again.output.find("already held every reading of this period"), std::string::npos) << again.output;
+  EXPECT_TRUE(readings_in_log(config) == all);
+  EXPECT_EQ(truth_readings(dir), all.size());
+
+  auto with_flag = args;
+  with_flag.push_back("--no-resume");
+  auto forced = testing::run_hrflow(with_flag, dir.path());
+  ASSERT_EQ(forced.exit_code, 0) << forced.output;
+  EXPECT_EQ(forced.output.find("resuming"), std::string::npos) << forced.output;
+  EXPECT_EQ(readings_in_log(config).size(), 2 * all.size()) << "--no-resume writes every reading again";
 }
 
 TEST(Produce, LiveStopsCleanlyOnCtrlCWithEverythingSentReadable) {

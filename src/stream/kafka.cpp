@@ -28,6 +28,14 @@ using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
 using TopicPtr = std::unique_ptr<rd_kafka_topic_t, TopicDeleter>;
 using PartitionListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
 using MetadataPtr = std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter>;
+struct QueueDeleter {
+  void operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
+};
+using QueuePtr = std::unique_ptr<rd_kafka_queue_t, QueueDeleter>;
+struct MessageDeleter {
+  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+};
+using MessagePtr = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
 
 // Errors librdkafka reports outside of any call (connection refused, authentication failed...). The
 // last one makes "cannot reach the cluster" messages say why.
@@ -188,6 +196,7 @@ class KafkaProducer final : public StreamProducer {
  public:
   static Result<std::unique_ptr<StreamProducer>> open(const Config& config) {
     std::unique_ptr<KafkaProducer> p(new KafkaProducer());
+    p->config_ = config;
     p->topic_name_ = config.get_string("stream.topic");
     // Throughput: large, lz4-compressed batches gathered for a few ms; a generous local queue.
     // Idempotence keeps retries free of duplicates and reordering (acks=all, in-flight <= 5).
@@ -257,6 +266,81 @@ class KafkaProducer final : public StreamProducer {
 
   uint64_t acknowledged() const override { return acked_.load(); }
 
+  // The high watermark of a partition is one past its newest acknowledged record. A short-lived
+  // consumer without a group (the simple-consumer API: no group.id, no rebalance, nothing committed)
+  // fetches the record at high - 1 of every non-empty partition, within a bounded time.
+  Result<StreamEnd> last_records() override {
+    HRFLOW_TRY(flush());
+    const std::string servers = config_.get_string("stream.kafka.bootstrap_servers");
+    HRFLOW_ASSIGN_OR_RETURN(MetadataPtr md, cluster_metadata(client_, servers));
+    const rd_kafka_metadata_topic_t* topic = find_topic(md.get(), topic_name_);
+    if (topic == nullptr) {
+      return make_error(ErrorKind::kNotFound, "topic {} disappeared from Kafka at {}", topic_name_, servers);
+    }
+    StreamEnd end;
+    end.partitions = topic->partition_cnt;
+    std::map<int32_t, int64_t> wanted;  // partition -> offset of its newest record
+    for (int32_t p = 0; p < end.partitions; ++p) {
+      int64_t lo = 0, hi = 0;
+      auto e = rd_kafka_query_watermark_offsets(client_.rk, topic_name_.c_str(), p, &lo, &hi, kKafkaConnectTimeoutMs);
+      if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return make_error(ErrorKind::kUnavailable, "cannot read the end offset of topic {} partition {}: {}",
+                          topic_name_, p, rd_kafka_err2str(e));
+      }
+      if (hi > lo) wanted[p] = hi - 1;
+    }
+    if (wanted.empty()) return end;
+
+    Client reader;
+    HRFLOW_ASSIGN_OR_RETURN(ConfPtr conf, make_conf(config_, &reader.errors, {{"enable.partition.eof", "false"}}));
+    char err[512];
+    reader.rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof err);
+    if (reader.rk == nullptr) return invalid_argument("cannot create a Kafka consumer to read the topic's end: {}", err);
+    (void)conf.release();
+    TopicPtr rkt(rd_kafka_topic_new(reader.rk, topic_name_.c_str(), nullptr));
+    QueuePtr queue(rd_kafka_queue_new(reader.rk));
+    std::vector<int32_t> started;
+    Status st;
+    for (auto [p, offset] : wanted) {
+      if (rd_kafka_consume_start_queue(rkt.get(), p, offset, queue.get()) != 0) {
+        st = io_error("cannot read topic {} partition {} at offset {}: {}", topic_name_, p, offset,
+                      rd_kafka_err2str(rd_kafka_last_error()));
+        break;
+      }
+      started.push_back(p);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kKafkaConnectTimeoutMs);
+    while (st.ok() && end.last.size() < wanted.size() && std::chrono::steady_clock::now() < deadline) {
+      MessagePtr m(rd_kafka_consume_queue(queue.get(), 200));
+      if (!m) continue;
+      if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        st = make_error(ErrorKind::kIo, "reading the newest record of topic {} partition {}: {}", topic_name_,
+                        m->partition, rd_kafka_message_errstr(m.get()));
+        break;
+      }
+      if (m->offset != wanted[m->partition]) continue;  // only the newest record matters
+      Record r;
+      r.partition = m->partition;
+      r.offset = m->offset;
+      r.timestamp_ms = rd_kafka_message_timestamp(m.get(), nullptr);
+      if (m->key) r.key.assign(static_cast<const char*>(m->key), m->key_len);
+      if (m->payload) r.value.assign(static_cast<const char*>(m->payload), m->len);
+      end.last[r.partition] = std::move(r);
+    }
+    for (int32_t p : started) rd_kafka_consume_stop(rkt.get(), p);
+    HRFLOW_TRY(st);
+    if (end.last.size() < wanted.size()) {
+      for (auto [p, offset] : wanted) {
+        if (!end.last.count(p)) {
+          return make_error(ErrorKind::kUnavailable,
+                            "Kafka did not return the newest record of topic {} partition {} (offset {}) within {} s",
+                            topic_name_, p, offset, kKafkaConnectTimeoutMs / 1000);
+        }
+      }
+    }
+    return end;
+  }
+
  private:
   KafkaProducer() = default;
 
@@ -282,6 +366,7 @@ class KafkaProducer final : public StreamProducer {
 
   Client client_;
   TopicPtr topic_;
+  Config config_;  // to open the short-lived reader of last_records() with the same properties
   std::string topic_name_;
   uint64_t sent_ = 0;
   std::atomic<uint64_t> acked_{0};

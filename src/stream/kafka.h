@@ -5,6 +5,8 @@
 // client's default) so a user lands on the same partition as in the embedded log. A record counts as
 // acknowledged only when its delivery report says the brokers have it. Opening checks that the cluster
 // answers within a bounded time and creates the topic when missing (stream.kafka.create_topic).
+// last_records() reads each partition's record at high watermark - 1 with a short-lived group-less
+// consumer (same properties), within kKafkaConnectTimeoutMs.
 // Consumer: a member of a consumer group with auto-commit off; commit() commits synchronously;
 // assignment() follows rebalances.
 // Every property in stream.kafka.properties is passed to librdkafka as is (after hrflow's defaults, so

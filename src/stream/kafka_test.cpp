@@ -98,6 +98,44 @@ TEST(Kafka, RoundTripPlacesKeysByMurmur2AndResumesFromCommittedPositions) {
   for (int i = 5000; i < 5010; ++i) EXPECT_TRUE(values.count(value_for(i))) << "resumes after the committed records";
 }
 
+// What a restarted producer resumes from: the record at each partition's high watermark - 1, read by
+// a short-lived consumer without a group, from a new producer as well as from the one that wrote.
+TEST(Kafka, LastRecordsAreTheNewestAcknowledgedOfEachPartition) {
+  HRFLOW_START_OR_SKIP(kafka, KafkaInstance::start(6));
+  Config config = kafka_config(kafka->bootstrap_servers());
+  auto expect_last = [](const StreamEnd& end, int n) {
+    std::map<int32_t, int> newest;
+    for (int i = 0; i < n; ++i) newest[partition_for_key(std::to_string(10001 + i % 40), 6)] = i;
+    ASSERT_EQ(end.partitions, 6);
+    ASSERT_EQ(end.last.size(), newest.size());
+    for (auto [p, i] : newest) {
+      const Record& r = end.last.at(p);
+      EXPECT_EQ(r.partition, p);
+      EXPECT_EQ(r.value, value_for(i)) << "partition " << p;
+      EXPECT_EQ(r.key, std::to_string(10001 + i % 40));
+      EXPECT_EQ(r.timestamp_ms, 1711943972000LL + i);
+    }
+  };
+  {
+    auto producer = open_producer(config);
+    ASSERT_TRUE(producer.ok()) << producer.error().message;
+    auto empty = (*producer)->last_records();
+    ASSERT_TRUE(empty.ok()) << empty.error().message;
+    EXPECT_EQ(empty->partitions, 6);
+    EXPECT_TRUE(empty->last.empty());
+    produce(**producer, 0, 3000);
+    auto end = (*producer)->last_records();
+    ASSERT_TRUE(end.ok()) << end.error().message;
+    expect_last(*end, 3000);
+  }
+  auto producer = open_producer(config);
+  ASSERT_TRUE(producer.ok()) << producer.error().message;
+  produce(**producer, 3000, 3007);  // only some partitions get newer records
+  auto end = (*producer)->last_records();
+  ASSERT_TRUE(end.ok()) << end.error().message;
+  expect_last(*end, 3007);
+}
+
 TEST(Kafka, KcatReadsWhatHrflowProduced) {
   HRFLOW_START_OR_SKIP(kafka, KafkaInstance::start(6));
   auto which = run_command({"sh", "-c", "command -v kcat"});

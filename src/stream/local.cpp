@@ -27,7 +27,8 @@ constexpr size_t kMaxRecordBytes = size_t{16} << 20;
 // previous cycle meanwhile (double buffering), so the disk and the CPU work at the same time.
 class LocalProducer final : public StreamProducer {
  public:
-  explicit LocalProducer(std::unique_ptr<LogWriter> writer) : writer_(std::move(writer)) {
+  LocalProducer(std::unique_ptr<LogWriter> writer, std::filesystem::path dir)
+      : writer_(std::move(writer)), dir_(std::move(dir)) {
     const auto n = static_cast<size_t>(writer_->partitions());
     filling_.resize(n);
     pending_.resize(n);
@@ -70,6 +71,28 @@ class LocalProducer final : public StreamProducer {
   }
 
   uint64_t acknowledged() const override { return acked_.load(); }
+
+  // After flush() the files hold exactly the acknowledged records (a torn tail was cut when the writer
+  // opened), so the record at end_offset - 1 is the newest acknowledged one.
+  Result<StreamEnd> last_records() override {
+    HRFLOW_TRY(flush());
+    StreamEnd end;
+    end.partitions = writer_->partitions();
+    for (int32_t p = 0; p < end.partitions; ++p) {
+      PartitionReader reader(dir_, p);
+      HRFLOW_ASSIGN_OR_RETURN(int64_t start, reader.start_offset());
+      HRFLOW_ASSIGN_OR_RETURN(int64_t stop, reader.end_offset());
+      if (stop <= start) continue;  // empty, or emptied by retention
+      int64_t position = stop - 1;
+      std::vector<Record> out;
+      HRFLOW_TRY(reader.read(position, 1, out));
+      if (out.empty() || out.back().offset != stop - 1) {
+        return corrupt("stream log partition {}: the record at offset {} (the newest) cannot be read back", p, stop - 1);
+      }
+      end.last[p] = std::move(out.back());
+    }
+    return end;
+  }
 
  private:
   Status first_error() {
@@ -150,6 +173,7 @@ class LocalProducer final : public StreamProducer {
   }
 
   std::unique_ptr<LogWriter> writer_;
+  std::filesystem::path dir_;  // the topic directory, for last_records()
   std::vector<BatchBuilder> filling_;  // the caller's thread
   size_t filling_bytes_ = 0;
   uint64_t filling_count_ = 0;
@@ -245,7 +269,7 @@ class LocalConsumer final : public StreamConsumer {
 
 Result<std::unique_ptr<StreamProducer>> open_local_producer(const LogOptions& options) {
   HRFLOW_ASSIGN_OR_RETURN(auto writer, LogWriter::open(options));
-  return std::unique_ptr<StreamProducer>(new LocalProducer(std::move(writer)));
+  return std::unique_ptr<StreamProducer>(new LocalProducer(std::move(writer), options.dir));
 }
 
 Result<std::unique_ptr<StreamConsumer>> open_local_consumer(const LogOptions& options, const std::string& group) {

@@ -326,6 +326,62 @@ TEST(LocalLog, TornTailIsNeverServedAndCutOnOpen) {
   }
 }
 
+// What a restarted producer resumes from: the newest acknowledged record of each partition, found in
+// the last of several segments, unchanged by reopening, and not a torn batch a crash left behind.
+TEST(LocalLog, LastRecordsAreTheNewestAcknowledgedOfEachPartition) {
+  TempDir dir;
+  auto options = options_for(dir.path());
+  options.segment_bytes = 16 << 10;  // several segments: the newest record is in the last one
+  // The newest record of each partition among records [0, n): the highest seq placed there.
+  auto expect_last = [&](const StreamEnd& end, int n) {
+    std::map<int32_t, int> newest;
+    for (int i = 0; i < n; ++i) newest[partition_for_key(std::to_string(10001 + i % 50), 6)] = i;
+    ASSERT_EQ(end.partitions, 6);
+    ASSERT_EQ(end.last.size(), newest.size());
+    for (auto [p, seq] : newest) {
+      const Record& r = end.last.at(p);
+      EXPECT_EQ(r.partition, p);
+      EXPECT_EQ(r.value, value_for(seq)) << "partition " << p;
+      EXPECT_EQ(r.key, std::to_string(10001 + seq % 50));
+      EXPECT_EQ(r.timestamp_ms, 1711943972000LL + seq);
+    }
+  };
+  {
+    auto producer = open_local_producer(options);
+    ASSERT_TRUE(producer.ok()) << producer.error().message;
+    auto empty = (*producer)->last_records();
+    ASSERT_TRUE(empty.ok()) << empty.error().message;
+    EXPECT_EQ(empty->partitions, 6);
+    EXPECT_TRUE(empty->last.empty());
+    for (int k = 0; k < 10; ++k) produce(**producer, k * 500, (k + 1) * 500);
+    ASSERT_TRUE((*producer)->send("10001", value_for(5000), 1711943972000LL + 5000).ok());  // not flushed yet
+    auto end = (*producer)->last_records();  // flushes first
+    ASSERT_TRUE(end.ok()) << end.error().message;
+    expect_last(*end, 5001);
+  }
+  ASSERT_GE(list_segments(partition_dir(options.dir, partition_for_key("10001", 6))).size(), 2u);
+  {
+    auto producer = open_local_producer(options);
+    ASSERT_TRUE(producer.ok());
+    auto end = (*producer)->last_records();
+    ASSERT_TRUE(end.ok()) << end.error().message;
+    expect_last(*end, 5001);
+    produce(**producer, 5001, 5100);
+  }
+  // A crash in the middle of the last batch of one partition: that partition ends one batch earlier.
+  const int32_t torn = partition_for_key(std::to_string(10001 + 5099 % 50), 6);
+  auto seg = last_segment(options, torn);
+  fs::resize_file(seg, fs::file_size(seg) - 10);
+  auto producer = open_local_producer(options);
+  ASSERT_TRUE(producer.ok());
+  auto end = (*producer)->last_records();
+  ASSERT_TRUE(end.ok()) << end.error().message;
+  for (auto& [p, r] : end->last) {
+    int seq = seq_of(r);
+    EXPECT_EQ(seq >= 5001, p != torn) << "partition " << p << " ends at seq " << seq;
+  }
+}
+
 TEST(LocalLog, GarbageAtTheTailIsCutOnOpen) {
   TempDir dir;
   auto options = options_for(dir.path());

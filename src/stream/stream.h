@@ -7,6 +7,9 @@
 // stream.log.fsync, or acknowledged by the brokers). A consumer receives records of each assigned
 // partition in offset order; after a restart it resumes from the last committed position.
 //
+// Resuming: last_records() tells a restarted producer where the stream ends, partition by partition,
+// so it can skip what an earlier (killed) run already delivered instead of sending it twice.
+//
 // Thread-safety: one thread per producer or consumer object.
 #pragma once
 
@@ -30,6 +33,13 @@ struct Record {
   std::string value;
 };
 
+// Where the stream ends: its partition count (placement: partition_for_key(key, partitions)) and the
+// newest record of every partition that holds any.
+struct StreamEnd {
+  int32_t partitions = 0;
+  std::map<int32_t, Record> last;
+};
+
 class StreamProducer {
  public:
   virtual ~StreamProducer() = default;
@@ -39,6 +49,9 @@ class StreamProducer {
   virtual Status flush() = 0;
   // Records acknowledged so far.
   virtual uint64_t acknowledged() const = 0;
+  // Flush, then read the newest acknowledged record of every non-empty partition (in Kafka: the
+  // record at high watermark - 1, bounded in time). Records from any earlier producer count too.
+  virtual Result<StreamEnd> last_records() = 0;
 };
 
 // Partition -> next offset to read (Kafka's committed-offset convention).
