@@ -34,3 +34,10 @@ if [ ! -x /usr/lib/postgresql/15/bin/postgres ]; then
 fi
 
 scripts/fetch-npm-deps.sh
+
+# The browser test of the web UI drives Debian's chromium with playwright-core (pinned in
+# web/package-lock.json), installed into web/node_modules; nothing is downloaded besides the package.
+if [ ! -d web/node_modules/playwright-core ]; then
+  echo "setup: installing playwright-core for the browser test (web/node_modules)"
+  (cd web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+fi

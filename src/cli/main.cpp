@@ -11,6 +11,7 @@
 #include "ingest/cli.h"
 #include "oltp/cli.h"
 #include "query/cli.h"
+#include "serve/cli.h"
 #include "simulator/cli.h"
 #include "transform/cli.h"
 
@@ -55,9 +56,8 @@ int main(int argc, char** argv) {
   lake::add_sink_command(app, ctx);
   ingest::add_sync_commands(app, ctx);
   transform::add_transform_commands(app, ctx);
-  add_not_built(app, ctx, "serve", "Run the pipeline continuously with a web UI, automation and run history");
+  serve::add_serve_commands(app, ctx);
   query::add_query_command(app, ctx);
-  add_not_built(app, ctx, "status", "Show the freshness of every asset");
   stream::add_dev_commands(app, ctx);
   sim::add_bench_commands(app, ctx);
 

@@ -1,0 +1,198 @@
+// `hrflow serve` as a user and a browser meet it: the real binary on a free loopback port.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <fstream>
+
+#include "support/fixtures.h"
+
+namespace hrflow::testing {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+class ServeProcess {
+ public:
+  ServeProcess(const std::filesystem::path& dir, std::vector<std::string> extra = {}, std::string env = "")
+      : dir_(dir), port_(free_port()) {
+    std::ofstream(dir / "hrflow.yml") << "state_dir: " << (dir / ".hrflow").string() << "\n";
+    std::vector<std::string> argv;
+    if (!env.empty()) argv = {"env", env};
+    for (const auto& a : {hrflow_bin(), std::string("-c"), (dir / "hrflow.yml").string(), std::string("serve"),
+                          std::string("--port"), std::to_string(port_)}) {
+      argv.push_back(a);
+    }
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto p = Subprocess::start(argv, (dir / "serve.log").string());
+    EXPECT_TRUE(p.ok());
+    if (p.ok()) process_ = std::make_unique<Subprocess>(std::move(p).value());
+  }
+  bool ready(const std::string& token = "") {
+    return wait_until([&] { return get("/api/health", token).first == 200; }, seconds(30));
+  }
+  std::pair<int, std::string> get(const std::string& path, const std::string& token = "") {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_connection_timeout(2);
+    httplib::Headers h;
+    if (!token.empty()) h.emplace("Authorization", "Bearer " + token);
+    auto r = c.Get(path, h);
+    return r ? std::make_pair(r->status, r->body) : std::make_pair(0, std::string());
+  }
+  std::pair<int, std::string> post(const std::string& path, const json& body) {
+    httplib::Client c("127.0.0.1", port_);
+    auto r = c.Post(path, body.dump(), "application/json");
+    return r ? std::make_pair(r->status, r->body) : std::make_pair(0, std::string());
+  }
+  json assets() { return json::parse(get("/api/assets").second); }
+  std::string state_of(const std::string& key) {
+    for (const auto& a : assets()) {
+      if (a["key"] == key) return a["state"];
+    }
+    return "";
+  }
+  Subprocess& process() { return *process_; }
+  std::string log() {
+    std::ifstream in(dir_ / "serve.log");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  int port() const { return port_; }
+
+ private:
+  std::filesystem::path dir_;
+  int port_;
+  std::unique_ptr<Subprocess> process_;
+};
+
+TEST(ServeApi, ShowsTheAssetGraphAndRunsWhatIsAskedFor) {
+  TempDir dir;
+  ServeProcess serve(dir.path());
+  ASSERT_TRUE(serve.ready()) << serve.log();
+  auto assets = serve.assets();
+  std::set<std::string> keys;
+  for (const auto& a : assets) keys.insert(a["key"]);
+  for (const char* k : {"lake", "raw.heart_rate_stream", "raw.users", "raw.activities"}) {
+    EXPECT_TRUE(keys.count(k)) << k << " missing from " << assets.dump();
+  }
+  EXPECT_EQ(serve.state_of("raw.heart_rate_stream"), "never built");
+  // The UI is served by the binary itself.
+  auto [status, html] = serve.get("/");
+  EXPECT_EQ(status, 200);
+  EXPECT_NE(html.find("<script src=\"app.js\">"), std::string::npos);
+  EXPECT_EQ(serve.get("/app.js").first, 200);
+
+  auto [code, body] = serve.post("/api/materialize", {{"assets", {"raw.users"}}, {"upstream", false}});
+  ASSERT_EQ(code, 200) << body;
+  EXPECT_EQ(json::parse(body)["planned"], json({"raw.users"}));
+  ASSERT_TRUE(wait_until([&] { return serve.state_of("raw.users") != "never built"; }, seconds(20)));
+  json runs;
+  ASSERT_TRUE(wait_until([&] {
+    runs = json::parse(serve.get("/api/runs").second);
+    return !runs.empty() && runs[0]["outcome"] != "running";
+  }, seconds(20)));
+  EXPECT_EQ(runs[0]["asset"], "raw.users");
+  EXPECT_EQ(runs[0]["trigger"], "manual");
+  auto run = json::parse(serve.get("/api/runs/" + std::to_string(runs[0]["id"].get<int>())).second);
+  EXPECT_FALSE(run["log"].get<std::string>().empty());
+  auto decisions = json::parse(serve.get("/api/decisions").second);
+  bool found = false;
+  for (const auto& d : decisions) found |= d["asset"] == "raw.users" && d["launch"] == true && d["trigger"] == "manual";
+  EXPECT_TRUE(found) << decisions.dump();
+  // Errors name what is wrong.
+  EXPECT_EQ(serve.post("/api/materialize", {{"assets", {"nope"}}}).first, 404);
+  EXPECT_EQ(serve.post("/api/materialize", {{"assets", {"lake"}}}).first, 400);
+  EXPECT_EQ(serve.post("/api/materialize", json("x")).first, 400);
+
+  auto metrics = serve.get("/metrics");
+  EXPECT_EQ(metrics.first, 200);
+  EXPECT_NE(metrics.second.find("hrflow_runs_total{asset=\"raw.users\""), std::string::npos) << metrics.second;
+  EXPECT_NE(metrics.second.find("hrflow_asset_lag_seconds{asset=\"lake\"}"), std::string::npos);
+
+  // `hrflow status` asks the running serve.
+  auto st = run_hrflow({"-c", (dir.path() / "hrflow.yml").string(), "status"});
+  EXPECT_EQ(st.exit_code, 0) << st.output;
+  EXPECT_NE(st.output.find("raw.heart_rate_stream"), std::string::npos) << st.output;
+  EXPECT_EQ(st.output.find("not running"), std::string::npos) << st.output;
+}
+
+TEST(ServeApi, RefusesPathTraversalAndWhatIsNotItsOwn) {
+  TempDir dir;
+  std::ofstream(dir.path() / "secret.txt") << "top secret";
+  ServeProcess serve(dir.path());
+  ASSERT_TRUE(serve.ready()) << serve.log();
+  for (const char* path : {"/../secret.txt", "/..%2fsecret.txt", "/%2e%2e/%2e%2e/etc/passwd", "/app.js/../index.html",
+                           "/etc/passwd", "/hrflow.yml", "/.hrflow/runs/runs.jsonl", "//etc/passwd",
+                           "/static/..\\..\\secret.txt"}) {
+    auto [status, body] = serve.get(path);
+    EXPECT_TRUE(status == 400 || status == 404) << path << " -> " << status;
+    EXPECT_EQ(body.find("top secret"), std::string::npos) << path;
+    EXPECT_EQ(body.find("root:"), std::string::npos) << path;
+  }
+}
+
+TEST(ServeApi, BeyondLoopbackNeedsTheTokenOnEveryRequest) {
+  TempDir dir;
+  {
+    ServeProcess open_to_all(dir.path(), {"--host", "0.0.0.0"});
+    ASSERT_TRUE(wait_until([&] { return !open_to_all.process().running(); }, seconds(20)));
+    EXPECT_NE(open_to_all.log().find("needs an access token: set HRFLOW_SERVE_TOKEN"), std::string::npos)
+        << open_to_all.log();
+  }
+  ServeProcess serve(dir.path(), {"--host", "0.0.0.0"}, "HRFLOW_SERVE_TOKEN=s3cret-token");
+  ASSERT_TRUE(serve.ready("s3cret-token")) << serve.log();
+  for (const char* path : {"/", "/api/assets", "/api/runs", "/metrics", "/app.js"}) {
+    EXPECT_EQ(serve.get(path).first, 401) << path;
+    EXPECT_EQ(serve.get(path, "wrong").first, 401) << path;
+    EXPECT_EQ(serve.get(path, "s3cret-token").first, 200) << path;
+  }
+  EXPECT_EQ(serve.post("/api/materialize", {{"assets", {"raw.users"}}}).first, 401);
+  EXPECT_EQ(serve.get("/?token=s3cret-token").first, 200);
+  // The address file never holds the token.
+  std::ifstream in(dir.path() / ".hrflow/serve.json");
+  std::string addr((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(addr.find("s3cret"), std::string::npos);
+}
+
+TEST(ServeApi, HistorySurvivesARestartAndAKill) {
+  TempDir dir;
+  int64_t run_id = 0;
+  {
+    ServeProcess serve(dir.path());
+    ASSERT_TRUE(serve.ready()) << serve.log();
+    ASSERT_EQ(serve.post("/api/materialize", {{"assets", {"raw.activities"}}}).first, 200);
+    json runs;
+    ASSERT_TRUE(wait_until([&] {
+      runs = json::parse(serve.get("/api/runs").second);
+      return !runs.empty() && runs[0]["outcome"] != "running";
+    }, seconds(20)));
+    run_id = runs[0]["id"];
+    EXPECT_EQ(serve.process().stop(SIGTERM, 20000) , 0) << serve.log();  // graceful
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / ".hrflow/serve.json"));
+  }
+  auto offline = run_hrflow({"-c", (dir.path() / "hrflow.yml").string(), "status"});
+  EXPECT_EQ(offline.exit_code, 0) << offline.output;
+  EXPECT_NE(offline.output.find("not running"), std::string::npos) << offline.output;
+  EXPECT_NE(offline.output.find("raw.activities"), std::string::npos);
+  {
+    ServeProcess serve(dir.path());
+    ASSERT_TRUE(serve.ready()) << serve.log();
+    auto runs = json::parse(serve.get("/api/runs").second);
+    ASSERT_FALSE(runs.empty());
+    EXPECT_EQ(runs[0]["id"], run_id);
+    EXPECT_NE(serve.state_of("raw.activities"), "never built");
+    serve.process().stop(SIGKILL, 1000);
+  }
+  // After kill -9: the stale address file is ignored, the warehouse opens, the history is intact.
+  ASSERT_TRUE(std::filesystem::exists(dir.path() / ".hrflow/serve.json"));
+  ServeProcess serve(dir.path());
+  ASSERT_TRUE(serve.ready()) << serve.log();
+  auto runs = json::parse(serve.get("/api/runs").second);
+  ASSERT_FALSE(runs.empty());
+  EXPECT_EQ(runs.back()["id"], run_id);
+}
+
+}  // namespace
+}  // namespace hrflow::testing

@@ -1,0 +1,55 @@
+// What `hrflow serve` orchestrates: the asset graph of the pipeline and how to materialize each asset.
+//
+// The warehouse pipeline (make_warehouse_pipeline) has the lake as a source asset (fed by the sink),
+// the raw tables landed by `hrflow sync`, and the seeds and models of the warehouse project built by
+// `hrflow build`, with each model's `meta.automation`. Materializing an asset calls the stage that owns
+// it, in this process, on the warehouse this process owns.
+//
+// Lifecycle: made once by the Service; materialize() is called from one worker thread at a time,
+// observe() from the automation loop. Implementations must be safe for that use.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "common/duckdb.h"
+#include "common/status.h"
+#include "serve/automation.h"
+
+namespace hrflow::serve {
+
+struct RunContext {
+  int64_t run_id = 0;
+  std::function<void(const std::string&)> log;  // one line of the run's log
+};
+
+struct RunReport {
+  RunOutcome outcome = RunOutcome::kSucceeded;
+  std::optional<Error> error;
+  int64_t rows = 0;  // rows written (or records loaded)
+};
+
+class Pipeline {
+ public:
+  virtual ~Pipeline() = default;
+  virtual Result<std::vector<AssetSpec>> assets() = 0;
+  virtual RunReport materialize(const std::string& asset, RunContext& ctx) = 0;
+  // Arrival time of the newest data of source asset `key` (nullopt: none yet).
+  virtual std::optional<int64_t> observe(const std::string& key) = 0;
+  // Prometheus lines of the pipeline's services (stream lag, records/s), may be empty.
+  virtual std::string metrics() { return ""; }
+};
+
+// The heart-rate pipeline over the warehouse `db` (owned by the caller, outliving the pipeline).
+Result<std::unique_ptr<Pipeline>> make_warehouse_pipeline(const Config& config, db::Database& db);
+
+// The asset graph of a dbt-layout project folder (models/**.sql with ref()/source(), seeds/*.csv,
+// meta.automation from models/**/schema.yml), plus the lake and the raw tables.
+Result<std::vector<AssetSpec>> read_project_graph(const std::filesystem::path& project_dir);
+
+}  // namespace hrflow::serve

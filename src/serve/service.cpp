@@ -1,0 +1,413 @@
+#include "serve/service.h"
+
+#include <arpa/inet.h>
+#include <httplib.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <deque>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "common/cli.h"
+#include "common/state.h"
+#include "serve/history.h"
+#include "serve/pipeline.h"
+#include "serve/web_assets.h"
+
+namespace hrflow::serve {
+
+namespace fs = std::filesystem;
+
+bool is_loopback(const std::string& host) {
+  if (host == "localhost" || host == "::1") return true;
+  in_addr a{};
+  return inet_pton(AF_INET, host.c_str(), &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
+namespace {
+
+nlohmann::json policy_json(const AssetSpec& spec) {
+  nlohmann::json p = {{"describe", spec.policy.describe()}, {"eager", spec.policy.eager}};
+  if (spec.policy.cron) p["cron"] = spec.policy.cron->expression();
+  if (spec.policy.freshness) p["maximum_lag_ms"] = spec.policy.freshness->maximum_lag_ms;
+  return p;
+}
+
+std::string prom_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+class ServiceImpl final : public Service {
+ public:
+  ServiceImpl(const Config& config, ServeOptions options) : config_(config), options_(std::move(options)) {}
+
+  Status init() {
+    layout_ = StateLayout::from(config_);
+    if (!is_loopback(options_.host) && options_.token.empty()) {
+      return invalid_argument(
+          "serving on {} (beyond loopback) needs an access token: set HRFLOW_SERVE_TOKEN (serve.token)", options_.host);
+    }
+    HRFLOW_ASSIGN_OR_RETURN(auto database, open_warehouse(config_));
+    db_ = std::make_unique<db::Database>(std::move(database));
+    HRFLOW_ASSIGN_OR_RETURN(pipeline_, make_warehouse_pipeline(config_, *db_));
+    HRFLOW_ASSIGN_OR_RETURN(auto specs, pipeline_->assets());
+    const Clock& clock = SystemClock::instance();
+    HRFLOW_ASSIGN_OR_RETURN(auto engine, AutomationEngine::create(std::move(specs), clock));
+    engine_ = std::make_unique<AutomationEngine>(std::move(engine));
+    HRFLOW_ASSIGN_OR_RETURN(history_, RunHistory::open(layout_.runs_dir, clock.now_ms(),
+                                                       config_.get_duration_ms("serve.history_retention")));
+    if (auto snap = history_->load_automation()) engine_->restore(*snap);
+    for (const auto& r : history_->interrupted()) {
+      if (engine_->find(r.asset)) {
+        spdlog::warn("run {} of {} was interrupted by the last shutdown; retrying it", r.id, r.asset);
+        engine_->interrupted(r.asset);
+      }
+    }
+    setup_http();
+    if (!http_.bind_to_port(options_.host, options_.port)) {
+      return make_error(ErrorKind::kUnavailable, "cannot listen on {}:{} (in use?); choose another with --port",
+                        options_.host, options_.port);
+    }
+    HRFLOW_TRY(write_address_file());
+    http_thread_ = std::thread([this] { http_.listen_after_bind(); });
+    worker_ = std::thread([this] { work(); });
+    loop_ = std::thread([this] { automate(); });
+    return {};
+  }
+
+  ~ServiceImpl() override { shutdown(); }
+
+  std::string url() const override { return fmt::format("http://{}:{}", options_.host, options_.port); }
+
+  void run_until_stopped() override {
+    std::unique_lock lock(mu_);
+    while (!stopping_ && !stop_requested()) cv_.wait_for(lock, std::chrono::milliseconds(200));
+    lock.unlock();
+    shutdown();
+  }
+
+  void stop() override {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  struct Launch {
+    Decision decision;
+    int64_t run_id;
+  };
+
+  void shutdown() {
+    {
+      std::lock_guard lock(mu_);
+      if (shut_down_) return;
+      shut_down_ = stopping_ = true;
+      cv_.notify_all();
+    }
+    http_.stop();
+    if (http_thread_.joinable()) http_thread_.join();
+    if (loop_.joinable()) loop_.join();
+    if (worker_.joinable()) worker_.join();  // the current run finishes; queued runs stay undone
+    std::lock_guard lock(mu_);
+    // Queued runs that never started are recorded as interrupted so that a restart retries them.
+    for (const auto& l : queue_) {
+      (void)history_->end_run(l.run_id, RunOutcome::kInterrupted, SystemClock::instance().now_ms(), 0,
+                              "not started: hrflow serve was stopped", "");
+    }
+    (void)history_->save_automation(engine_->snapshot());
+    std::error_code ec;
+    fs::remove(layout_.state_dir / "serve.json", ec);
+  }
+
+  Status write_address_file() {
+    nlohmann::json j = {{"pid", ::getpid()}, {"host", options_.host}, {"port", options_.port}};
+    fs::path tmp = layout_.state_dir / "serve.json.tmp";
+    std::ofstream(tmp) << j.dump() << "\n";
+    std::error_code ec;
+    fs::rename(tmp, layout_.state_dir / "serve.json", ec);
+    if (ec) return io_error("cannot write {}: {}", (layout_.state_dir / "serve.json").string(), ec.message());
+    return {};
+  }
+
+  // The automation loop.
+  void automate() {
+    std::unique_lock lock(mu_);
+    std::map<std::string, std::optional<int64_t>> seen;
+    while (!stopping_) {
+      std::vector<std::string> sources;
+      for (const auto& a : engine_->assets()) {
+        if (a.source) sources.push_back(a.key);
+      }
+      lock.unlock();
+      std::map<std::string, std::optional<int64_t>> observed;
+      for (const auto& s : sources) observed[s] = pipeline_->observe(s);
+      lock.lock();
+      for (const auto& [key, t] : observed) {
+        if (t && (!seen[key] || *t > *seen[key])) engine_->observe_source(key, *t);
+        seen[key] = t;
+      }
+      auto decisions = engine_->tick();
+      if (auto st = history_->record_decisions(decisions); !st.ok()) spdlog::error("{}", st.error().message);
+      for (const auto& d : decisions) {
+        if (!d.launch) continue;
+        auto id = history_->start_run(d);
+        if (!id.ok()) {
+          spdlog::error("{}", id.error().message);
+          engine_->finished(d.asset, RunOutcome::kFailed, id.error());
+          continue;
+        }
+        queue_.push_back({d, *id});
+      }
+      if (!decisions.empty()) {
+        (void)history_->save_automation(engine_->snapshot());
+        cv_.notify_all();
+      }
+      cv_.wait_for(lock, std::chrono::milliseconds(options_.tick_ms));
+    }
+  }
+
+  // The worker: one run at a time, in launch order.
+  void work() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      Launch l = queue_.front();
+      queue_.pop_front();
+      current_ = l.decision.asset;
+      lock.unlock();
+      RunContext ctx{l.run_id, [&](const std::string& line) { history_->append_log(l.run_id, line); }};
+      spdlog::info("run {}: {} ({}: {})", l.run_id, l.decision.asset, l.decision.trigger, l.decision.reason);
+      RunReport report = pipeline_->materialize(l.decision.asset, ctx);
+      int64_t now = SystemClock::instance().now_ms();
+      lock.lock();
+      current_.clear();
+      std::string error = report.error ? report.error->message : "";
+      if (auto st = history_->end_run(l.run_id, report.outcome, now, report.rows, error, ""); !st.ok()) {
+        spdlog::error("{}", st.error().message);
+      }
+      engine_->finished(l.decision.asset, report.outcome, report.error);
+      auto& m = metrics_[l.decision.asset];
+      m.runs[outcome_name(report.outcome)]++;
+      m.last_duration_ms = now - l.decision.at_ms;
+      m.rows += report.rows;
+      m.busy_ms += now - l.decision.at_ms;
+      (void)history_->save_automation(engine_->snapshot());
+      cv_.notify_all();
+    }
+  }
+
+  bool authorized(const httplib::Request& req) const {
+    if (options_.token.empty()) return true;
+    std::string auth = req.get_header_value("Authorization");
+    if (auth == "Bearer " + options_.token) return true;
+    return req.has_param("token") && req.get_param_value("token") == options_.token;
+  }
+
+  nlohmann::json assets_json() {
+    std::lock_guard lock(mu_);
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& a : engine_->assets()) {
+      auto st = engine_->status(a.key);
+      nlohmann::json j = {{"key", a.key},
+                          {"group", group_name(a.group)},
+                          {"deps", a.deps},
+                          {"source", a.source},
+                          {"description", a.description},
+                          {"policy", policy_json(a)},
+                          {"state", state_name(st.state)},
+                          {"why", st.why},
+                          {"lag_ms", st.lag_ms},
+                          {"last_success_ms", st.last_success_ms}};
+      if (st.next_cron_ms) j["next_cron_ms"] = *st.next_cron_ms;
+      if (st.next_deadline_ms) j["next_deadline_ms"] = *st.next_deadline_ms;
+      out.push_back(j);
+    }
+    return out;
+  }
+
+  std::string metrics_text() {
+    std::string out;
+    auto assets = assets_json();
+    out += "# HELP hrflow_asset_lag_seconds How far an asset is behind the newest upstream data.\n"
+           "# TYPE hrflow_asset_lag_seconds gauge\n";
+    for (const auto& a : assets) {
+      out += fmt::format("hrflow_asset_lag_seconds{{asset=\"{}\"}} {:.3f}\n", prom_escape(a["key"]),
+                         a["lag_ms"].get<int64_t>() / 1000.0);
+    }
+    out += "# HELP hrflow_asset_up_to_date 1 when the asset is fresh.\n# TYPE hrflow_asset_up_to_date gauge\n";
+    for (const auto& a : assets) {
+      out += fmt::format("hrflow_asset_up_to_date{{asset=\"{}\"}} {}\n", prom_escape(a["key"]),
+                         a["state"] == "fresh" ? 1 : 0);
+    }
+    std::lock_guard lock(mu_);
+    out += "# HELP hrflow_runs_total Runs ended since start, by outcome.\n# TYPE hrflow_runs_total counter\n";
+    for (const auto& [asset, m] : metrics_) {
+      for (const auto& [outcome, n] : m.runs) {
+        out += fmt::format("hrflow_runs_total{{asset=\"{}\",outcome=\"{}\"}} {}\n", prom_escape(asset), outcome, n);
+      }
+    }
+    out += "# HELP hrflow_run_failures_total Failed runs since start.\n# TYPE hrflow_run_failures_total counter\n";
+    for (const auto& [asset, m] : metrics_) {
+      int64_t failed = 0;
+      for (const auto& [outcome, n] : m.runs) {
+        if (outcome != "succeeded") failed += n;
+      }
+      out += fmt::format("hrflow_run_failures_total{{asset=\"{}\"}} {}\n", prom_escape(asset), failed);
+    }
+    out += "# HELP hrflow_run_duration_seconds Duration of the last run.\n# TYPE hrflow_run_duration_seconds gauge\n";
+    for (const auto& [asset, m] : metrics_) {
+      out += fmt::format("hrflow_run_duration_seconds{{asset=\"{}\"}} {:.3f}\n", prom_escape(asset),
+                         m.last_duration_ms / 1000.0);
+    }
+    out += "# HELP hrflow_records_per_second Rows written per second of run time, per asset.\n"
+           "# TYPE hrflow_records_per_second gauge\n";
+    for (const auto& [asset, m] : metrics_) {
+      out += fmt::format("hrflow_records_per_second{{asset=\"{}\"}} {:.1f}\n", prom_escape(asset),
+                         m.busy_ms > 0 ? m.rows * 1000.0 / m.busy_ms : 0.0);
+    }
+    out += pipeline_->metrics();
+    return out;
+  }
+
+  void setup_http() {
+    auto json_reply = [](httplib::Response& res, const nlohmann::json& j, int status = 200) {
+      res.status = status;
+      res.set_content(j.dump(), "application/json");
+    };
+    http_.set_pre_routing_handler([this, json_reply](const httplib::Request& req, httplib::Response& res) {
+      // Only what is ours: no path traversal, no foreign Host (DNS rebinding), the token when set.
+      if (req.path.find("..") != std::string::npos || req.path.find("//") != std::string::npos ||
+          req.path.find('\\') != std::string::npos || req.target.find("%2e") != std::string::npos ||
+          req.target.find("%2E") != std::string::npos) {
+        json_reply(res, {{"error", "path not allowed"}}, 400);
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      if (!authorized(req)) {
+        res.set_header("WWW-Authenticate", "Bearer");
+        json_reply(res, {{"error", "an access token is required (Authorization: Bearer <serve.token>)"}}, 401);
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
+    http_.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+      res.set_header("X-Content-Type-Options", "nosniff");
+      res.set_header("Cache-Control", "no-store");
+    });
+    for (const auto& asset : web_assets()) {
+      std::string path = asset.path == "index.html" ? "/" : "/" + asset.path;
+      http_.Get(path, [asset](const httplib::Request&, httplib::Response& res) {
+        res.set_content(std::string(asset.data), std::string(asset.mime));
+      });
+    }
+    http_.Get("/api/health", [json_reply](const httplib::Request&, httplib::Response& res) {
+      json_reply(res, {{"ok", true}, {"pid", ::getpid()}});
+    });
+    http_.Get("/api/assets", [this, json_reply](const httplib::Request&, httplib::Response& res) {
+      json_reply(res, assets_json());
+    });
+    http_.Get("/api/runs", [this, json_reply](const httplib::Request& req, httplib::Response& res) {
+      size_t limit = req.has_param("limit") ? std::stoul(req.get_param_value("limit")) : 100;
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& r : history_->runs(limit, req.get_param_value("asset"))) out.push_back(r.to_json(false));
+      json_reply(res, out);
+    });
+    http_.Get(R"(/api/runs/(\d+))", [this, json_reply](const httplib::Request& req, httplib::Response& res) {
+      auto r = history_->run(std::stoll(req.matches[1]));
+      if (!r) return json_reply(res, {{"error", "no such run"}}, 404);
+      json_reply(res, r->to_json(true));
+    });
+    http_.Get("/api/decisions", [this, json_reply](const httplib::Request& req, httplib::Response& res) {
+      size_t limit = req.has_param("limit") ? std::stoul(req.get_param_value("limit")) : 200;
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& d : history_->decisions(limit, req.get_param_value("asset"))) out.push_back(decision_json(d));
+      json_reply(res, out);
+    });
+    http_.Post("/api/materialize", [this, json_reply](const httplib::Request& req, httplib::Response& res) {
+      auto body = nlohmann::json::parse(req.body, nullptr, false);
+      if (body.is_discarded() || !body.is_object() || !body.contains("assets") || !body["assets"].is_array()) {
+        return json_reply(res, {{"error", R"(expected {"assets": ["<key>", ...], "upstream": false})"}}, 400);
+      }
+      bool upstream = body.value("upstream", false);
+      std::lock_guard lock(mu_);
+      nlohmann::json planned = nlohmann::json::array();
+      for (const auto& a : body["assets"]) {
+        if (!a.is_string()) return json_reply(res, {{"error", "asset keys are strings"}}, 400);
+        auto r = engine_->request(a.get<std::string>(), upstream);
+        if (!r.ok()) return json_reply(res, {{"error", r.error().message}}, r.error().kind == ErrorKind::kNotFound ? 404 : 400);
+        for (const auto& k : *r) planned.push_back(k);
+      }
+      cv_.notify_all();
+      json_reply(res, {{"planned", planned}, {"requested_ms", SystemClock::instance().now_ms()}});
+    });
+    http_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(metrics_text(), "text/plain; version=0.0.4");
+    });
+    http_.set_error_handler([json_reply](const httplib::Request&, httplib::Response& res) {
+      if (res.status == 404) json_reply(res, {{"error", "not found"}}, 404);
+    });
+  }
+
+  struct AssetMetrics {
+    std::map<std::string, int64_t> runs;
+    int64_t last_duration_ms = 0, rows = 0, busy_ms = 0;
+  };
+
+  const Config& config_;
+  ServeOptions options_;
+  StateLayout layout_;
+  std::unique_ptr<db::Database> db_;
+  std::unique_ptr<Pipeline> pipeline_;
+  std::unique_ptr<AutomationEngine> engine_;
+  std::unique_ptr<RunHistory> history_;
+  httplib::Server http_;
+  std::thread http_thread_, worker_, loop_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Launch> queue_;
+  std::string current_;
+  std::map<std::string, AssetMetrics> metrics_;
+  bool stopping_ = false, shut_down_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Service>> Service::start(const Config& config, ServeOptions options) {
+  auto s = std::make_unique<ServiceImpl>(config, std::move(options));
+  HRFLOW_TRY(s->init());
+  return std::unique_ptr<Service>(std::move(s));
+}
+
+int run_serve(const Config& config, const std::string& host, int port) {
+  ServeOptions options;
+  options.host = host.empty() ? config.get_string("serve.host") : host;
+  options.port = port > 0 ? port : static_cast<int>(config.get_int("serve.port"));
+  options.token = config.get_string("serve.token");
+  install_stop_handlers();
+  auto service = Service::start(config, options);
+  if (!service.ok()) return report_error(service.error());
+  std::string shown = (*service)->url();
+  if (!options.token.empty()) shown += "/?token=<serve.token>";
+  std::printf("hrflow serve: web UI and API at %s (Ctrl-C to stop)\n", shown.c_str());
+  std::fflush(stdout);
+  (*service)->run_until_stopped();
+  std::printf("hrflow serve: stopped\n");
+  return stop_requested() ? kExitOk : kExitOk;
+}
+
+}  // namespace hrflow::serve
