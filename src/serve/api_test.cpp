@@ -84,22 +84,24 @@ TEST(ServeApi, ShowsTheAssetGraphAndRunsWhatIsAskedFor) {
   EXPECT_NE(html.find("<script src=\"app.js\">"), std::string::npos);
   EXPECT_EQ(serve.get("/app.js").first, 200);
 
-  auto [code, body] = serve.post("/api/materialize", {{"assets", {"raw.users"}}, {"upstream", false}});
+  // The lake is empty, so only this request runs raw.heart_rate_stream.
+  const std::string target = "raw.heart_rate_stream";
+  auto [code, body] = serve.post("/api/materialize", {{"assets", {target}}, {"upstream", false}});
   ASSERT_EQ(code, 200) << body;
-  EXPECT_EQ(json::parse(body)["planned"], json({"raw.users"}));
-  ASSERT_TRUE(wait_until([&] { return serve.state_of("raw.users") != "never built"; }, seconds(20)));
+  EXPECT_EQ(json::parse(body)["planned"], json({target}));
+  ASSERT_TRUE(wait_until([&] { return serve.state_of(target) != "never built"; }, seconds(20)));
   json runs;
   ASSERT_TRUE(wait_until([&] {
-    runs = json::parse(serve.get("/api/runs").second);
+    runs = json::parse(serve.get("/api/runs?asset=" + target).second);
     return !runs.empty() && runs[0]["outcome"] != "running";
   }, seconds(20)));
-  EXPECT_EQ(runs[0]["asset"], "raw.users");
+  EXPECT_EQ(runs[0]["asset"], target);
   EXPECT_EQ(runs[0]["trigger"], "manual");
   auto run = json::parse(serve.get("/api/runs/" + std::to_string(runs[0]["id"].get<int>())).second);
   EXPECT_FALSE(run["log"].get<std::string>().empty());
   auto decisions = json::parse(serve.get("/api/decisions").second);
   bool found = false;
-  for (const auto& d : decisions) found |= d["asset"] == "raw.users" && d["launch"] == true && d["trigger"] == "manual";
+  for (const auto& d : decisions) found |= d["asset"] == target && d["launch"] == true && d["trigger"] == "manual";
   EXPECT_TRUE(found) << decisions.dump();
   // Errors name what is wrong.
   EXPECT_EQ(serve.post("/api/materialize", {{"assets", {"nope"}}}).first, 404);
@@ -108,7 +110,8 @@ TEST(ServeApi, ShowsTheAssetGraphAndRunsWhatIsAskedFor) {
 
   auto metrics = serve.get("/metrics");
   EXPECT_EQ(metrics.first, 200);
-  EXPECT_NE(metrics.second.find("hrflow_runs_total{asset=\"raw.users\""), std::string::npos) << metrics.second;
+  EXPECT_NE(metrics.second.find("hrflow_runs_total{asset=\"raw.heart_rate_stream\""), std::string::npos)
+      << metrics.second;
   EXPECT_NE(metrics.second.find("hrflow_asset_lag_seconds{asset=\"lake\"}"), std::string::npos);
 
   // `hrflow status` asks the running serve.
@@ -162,10 +165,10 @@ TEST(ServeApi, HistorySurvivesARestartAndAKill) {
   {
     ServeProcess serve(dir.path());
     ASSERT_TRUE(serve.ready()) << serve.log();
-    ASSERT_EQ(serve.post("/api/materialize", {{"assets", {"raw.activities"}}}).first, 200);
+    ASSERT_EQ(serve.post("/api/materialize", {{"assets", {"raw.heart_rate_stream"}}}).first, 200);
     json runs;
     ASSERT_TRUE(wait_until([&] {
-      runs = json::parse(serve.get("/api/runs").second);
+      runs = json::parse(serve.get("/api/runs?asset=raw.heart_rate_stream").second);
       return !runs.empty() && runs[0]["outcome"] != "running";
     }, seconds(20)));
     run_id = runs[0]["id"];
@@ -175,21 +178,21 @@ TEST(ServeApi, HistorySurvivesARestartAndAKill) {
   auto offline = run_hrflow({"-c", (dir.path() / "hrflow.yml").string(), "status"});
   EXPECT_EQ(offline.exit_code, 0) << offline.output;
   EXPECT_NE(offline.output.find("not running"), std::string::npos) << offline.output;
-  EXPECT_NE(offline.output.find("raw.activities"), std::string::npos);
+  EXPECT_NE(offline.output.find("raw.heart_rate_stream"), std::string::npos);
   {
     ServeProcess serve(dir.path());
     ASSERT_TRUE(serve.ready()) << serve.log();
-    auto runs = json::parse(serve.get("/api/runs").second);
+    auto runs = json::parse(serve.get("/api/runs?asset=raw.heart_rate_stream").second);
     ASSERT_FALSE(runs.empty());
     EXPECT_EQ(runs[0]["id"], run_id);
-    EXPECT_NE(serve.state_of("raw.activities"), "never built");
+    EXPECT_NE(serve.state_of("raw.heart_rate_stream"), "never built");
     serve.process().stop(SIGKILL, 1000);
   }
   // After kill -9: the stale address file is ignored, the warehouse opens, the history is intact.
   ASSERT_TRUE(std::filesystem::exists(dir.path() / ".hrflow/serve.json"));
   ServeProcess serve(dir.path());
   ASSERT_TRUE(serve.ready()) << serve.log();
-  auto runs = json::parse(serve.get("/api/runs").second);
+  auto runs = json::parse(serve.get("/api/runs?asset=raw.heart_rate_stream").second);
   ASSERT_FALSE(runs.empty());
   EXPECT_EQ(runs.back()["id"], run_id);
 }

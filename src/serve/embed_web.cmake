@@ -1,4 +1,5 @@
-# cmake -DOUT=<file.cpp> -DFILES="a;b" -P embed_web.cmake — writes web_assets() with each file's bytes.
+# cmake -DOUT=<file.cpp> -DFILES="a|b" -P embed_web.cmake — writes web_assets() with each file's bytes.
+string(REPLACE "|" ";" FILES "${FILES}")
 set(body "")
 set(entries "")
 set(i 0)

@@ -1,5 +1,6 @@
 #include "serve/pipeline.h"
 
+#include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
@@ -144,8 +145,9 @@ class WarehousePipeline final : public Pipeline {
   WarehousePipeline(const Config& config, db::Database& db) : config_(config), db_(db) {}
 
   Result<std::vector<AssetSpec>> assets() override {
-    fs::path project = config_.get_path("transform.project_dir");
-    if (config_.get_string("transform.project_dir").empty()) project = HRFLOW_DEFAULT_PROJECT_DIR;
+    fs::path project = config_.get_string("transform.project_dir").empty()
+                           ? fs::path(HRFLOW_DEFAULT_PROJECT_DIR)
+                           : config_.get_path("transform.project_dir");
     return read_project_graph(project);
   }
 
@@ -174,11 +176,9 @@ class WarehousePipeline final : public Pipeline {
     for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
          it.increment(ec)) {
       if (!it->is_regular_file(ec) || it->path().extension() != ".json") continue;
-      auto t = fs::last_write_time(it->path(), ec);
-      if (ec) continue;
-      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::clock_cast<std::chrono::system_clock>(t).time_since_epoch())
-                    .count();
+      struct stat sb {};
+      if (::stat(it->path().c_str(), &sb) != 0) continue;
+      int64_t ms = int64_t{sb.st_mtim.tv_sec} * 1000 + sb.st_mtim.tv_nsec / 1'000'000;
       newest = newest ? std::max(*newest, ms) : ms;
     }
     return newest;

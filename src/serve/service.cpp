@@ -124,6 +124,7 @@ class ServiceImpl final : public Service {
     if (loop_.joinable()) loop_.join();
     if (worker_.joinable()) worker_.join();  // the current run finishes; queued runs stay undone
     std::lock_guard lock(mu_);
+    if (!history_ || !engine_) return;  // init() failed before anything ran
     // Queued runs that never started are recorded as interrupted so that a restart retries them.
     for (const auto& l : queue_) {
       (void)history_->end_run(l.run_id, RunOutcome::kInterrupted, SystemClock::instance().now_ms(), 0,
@@ -131,7 +132,7 @@ class ServiceImpl final : public Service {
     }
     (void)history_->save_automation(engine_->snapshot());
     std::error_code ec;
-    fs::remove(layout_.state_dir / "serve.json", ec);
+    if (address_written_) fs::remove(layout_.state_dir / "serve.json", ec);
   }
 
   Status write_address_file() {
@@ -141,6 +142,7 @@ class ServiceImpl final : public Service {
     std::error_code ec;
     fs::rename(tmp, layout_.state_dir / "serve.json", ec);
     if (ec) return io_error("cannot write {}: {}", (layout_.state_dir / "serve.json").string(), ec.message());
+    address_written_ = true;
     return {};
   }
 
@@ -382,7 +384,7 @@ class ServiceImpl final : public Service {
   std::deque<Launch> queue_;
   std::string current_;
   std::map<std::string, AssetMetrics> metrics_;
-  bool stopping_ = false, shut_down_ = false;
+  bool stopping_ = false, shut_down_ = false, address_written_ = false;
 };
 
 }  // namespace

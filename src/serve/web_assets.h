@@ -1,6 +1,7 @@
 // The web UI's files (web/), embedded into the binary at build time (generated web_assets.cpp).
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <vector>
 

@@ -38,12 +38,15 @@ let failed = false;
 try {
   await waitFor('hrflow serve', async () => (await fetch(base + '/api/health')).ok);
   const assets = await (await fetch(base + '/api/assets')).json();
-  browser = await chromium.launch({
+  // A fresh profile (--user-data-dir) per run, given the way playwright-core takes it.
+  browser = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(os.tmpdir(), 'hrflow-chromium-')), {
     executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1400, height: 900 },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-           '--disable-sync', '--no-first-run', `--user-data-dir=${fs.mkdtempSync(path.join(os.tmpdir(), 'hrflow-chromium-'))}`],
+           '--disable-sync', '--no-first-run'],
   });
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const page = await browser.newPage();
   const external = [];
   page.on('request', r => { if (!r.url().startsWith(base)) external.push(r.url()); });
   await page.goto(base + '/');
@@ -53,7 +56,7 @@ try {
     const node = page.locator(`.column[data-group="${a.group}"] .node[data-asset="${a.key}"]`);
     if (await node.count() !== 1) throw new Error(`asset ${a.key} is not drawn in the ${a.group} column`);
   }
-  const target = 'raw.users';
+  const target = 'raw.heart_rate_stream';  // eager on the lake, which is empty here: only the click runs it
   const node = page.locator(`.node[data-asset="${target}"]`);
   const before = await node.getAttribute('data-state');
   if (before !== 'never built') throw new Error(`${target} starts as "${before}", expected "never built"`);
