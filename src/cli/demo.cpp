@@ -144,10 +144,6 @@ int run_demo(const Config& config, const DemoOptions& o) {
     argv.insert(argv.end(), step.args.begin(), step.args.end());
     auto rc = run_attached(argv);
     if (!rc.ok()) return report_error(rc.error());
-    if (*rc == kExitNotBuilt) {
-      std::printf("  skipped: this stage is not part of this build\n");
-      continue;
-    }
     if (*rc != 0) {
       std::fprintf(stderr, "\nhrflow demo: step '%s' failed (exit %d); fix the cause above and run `hrflow demo` "
                            "again: finished steps are skipped\n", step.title.c_str(), *rc);

@@ -19,16 +19,6 @@ namespace {
 
 constexpr const char* kVersion = "0.1.0";
 
-// A pipeline stage whose command exists in the plan but is not built yet: say so, exit non-zero.
-void add_not_built(CLI::App& app, hrflow::CliContext& ctx, const std::string& name, const std::string& what) {
-  auto* cmd = app.add_subcommand(name, what + " [not built yet]");
-  cmd->allow_extras();
-  hrflow::on_run(cmd, ctx, [name] {
-    std::fprintf(stderr, "hrflow %s: this stage is not built yet in this version of hrflow\n", name.c_str());
-    return hrflow::kExitNotBuilt;
-  });
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {

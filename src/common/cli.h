@@ -2,7 +2,7 @@
 // CLI11 app and registers, per subcommand, the action to run once the command line and the
 // configuration have been read. Actions return the process exit code.
 //
-// Exit codes: 0 success, 1 failure, 2 usage error, 3 command not built yet, 130 interrupted.
+// Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -19,7 +19,6 @@ namespace hrflow {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
-inline constexpr int kExitNotBuilt = 3;
 inline constexpr int kExitInterrupted = 130;
 
 struct CliContext {
