@@ -11,6 +11,7 @@
 #include "query/dashboard.h"
 #include "query/table.h"
 #include "query/test_warehouse.h"
+#include "support/fixtures.h"
 
 namespace hrflow::query {
 namespace {
@@ -217,6 +218,12 @@ TEST(SemanticLayerOnTinyWarehouse, EveryCountryTimeZoneOfTheSeedIsKnownToDuckDb)
                                      "('US','GB','AU','BR','ES','FR','DE','IT','NL','SE','NO','FI','DK','PL')");
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(n->rows[0][0].value_or(""), "14");
+  // ... and every zone of a state or territory (seed area_time_zones), for countries with several zones.
+  auto areas = run_read_only_sql(w.conn, "SELECT alpha2, area, time_zone FROM read_csv('" +
+      (hrflow::testing::source_dir() / "warehouse/seeds/area_time_zones.csv").string() + "', header = true, all_varchar = true) "
+      "WHERE timezone(time_zone, TIMESTAMPTZ '2024-01-01 00:00:00+00') IS NULL");
+  ASSERT_TRUE(areas.ok()) << areas.error().message;
+  EXPECT_TRUE(areas->rows.empty());
 }
 
 TEST(ReadOnlySql, RunsSelectsAndRefusesEverythingElseBeforeRunningAnything) {

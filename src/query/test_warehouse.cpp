@@ -44,12 +44,12 @@ Status create_tiny_star_schema(db::Connection& conn) {
 CREATE OR REPLACE TABLE serving.dim_users (user_key VARCHAR, user_id BIGINT, first_name VARCHAR, last_name VARCHAR,
   date_of_birth DATE, sex VARCHAR, height BIGINT, weight BIGINT, blood_type VARCHAR, race VARCHAR,
   origin_country_code VARCHAR, origin_country_name VARCHAR, address VARCHAR, address_country_code VARCHAR,
-  address_country_name VARCHAR, start_date TIMESTAMP, end_date TIMESTAMP);
+  address_country_name VARCHAR, time_zone VARCHAR, start_date TIMESTAMP, end_date TIMESTAMP);
 INSERT INTO serving.dim_users VALUES
-  ('k1', 1, 'Ana', 'Ruiz', DATE '1990-06-15', 'F', 165, 60, 'A+', 'W', 'ES', 'Spain', 'Madrid', 'ES', 'Spain', TIMESTAMP '2020-01-01', NULL),
-  ('k2', 2, 'Bob', 'Lee', DATE '1960-01-01', 'M', 180, 85, 'O-', 'B', 'AU', 'Australia', 'Sydney', 'AU', 'Australia', TIMESTAMP '2020-01-01', NULL),
-  ('k3a', 3, 'Jan', 'Berg', DATE '1985-03-10', 'M', 175, 75, 'B+', 'W', 'DE', 'Germany', 'Berlin', 'DE', 'Germany', TIMESTAMP '2020-01-01', TIMESTAMP '2024-06-01'),
-  ('k3b', 3, 'Jan', 'Berg', DATE '1985-03-10', 'M', 175, 75, 'B+', 'W', 'DE', 'Germany', 'Stockholm', 'SE', 'Sweden', TIMESTAMP '2024-06-01', NULL);
+  ('k1', 1, 'Ana', 'Ruiz', DATE '1990-06-15', 'F', 165, 60, 'A+', 'W', 'ES', 'Spain', 'Madrid', 'ES', 'Spain', 'Europe/Madrid', TIMESTAMP '2020-01-01', NULL),
+  ('k2', 2, 'Bob', 'Lee', DATE '1960-01-01', 'M', 180, 85, 'O-', 'B', 'AU', 'Australia', 'Sydney', 'AU', 'Australia', 'Australia/Sydney', TIMESTAMP '2020-01-01', NULL),
+  ('k3a', 3, 'Jan', 'Berg', DATE '1985-03-10', 'M', 175, 75, 'B+', 'W', 'DE', 'Germany', 'Berlin', 'DE', 'Germany', 'Europe/Berlin', TIMESTAMP '2020-01-01', TIMESTAMP '2024-06-01'),
+  ('k3b', 3, 'Jan', 'Berg', DATE '1985-03-10', 'M', 175, 75, 'B+', 'W', 'DE', 'Germany', 'Stockholm', 'SE', 'Sweden', 'Europe/Stockholm', TIMESTAMP '2024-06-01', NULL);
 CREATE OR REPLACE TABLE serving.dim_activities (activity_key VARCHAR, activity_id BIGINT, activity_name VARCHAR,
   start_date TIMESTAMP, end_date TIMESTAMP);
 INSERT INTO serving.dim_activities VALUES
@@ -95,9 +95,9 @@ SELECT md5(CAST(10001 + range AS VARCHAR)) AS user_key, 10001 + range AS user_id
        ['O+', 'A+', 'B+', 'AB+', 'O-', 'A-', 'B-', 'AB-'][1 + CAST(hash(range, 'b') % 8 AS INTEGER)] AS blood_type,
        ['W', 'B', 'A', 'H', 'O'][1 + CAST(hash(range, 'r') % 5 AS INTEGER)] AS race,
        c.code AS origin_country_code, c.name AS origin_country_name, 'Main street' AS address,
-       c.code AS address_country_code, c.name AS address_country_name,
+       c.code AS address_country_code, c.name AS address_country_name, r.time_zone,
        TIMESTAMP '2015-01-01' AS start_date, CAST(NULL AS TIMESTAMP) AS end_date
-FROM range({}) JOIN countries c ON c.i = range % 14
+FROM range({}) JOIN countries c ON c.i = range % 14 JOIN staging.country_regions r ON r.alpha2 = c.code
 )sql", o.users)));
   HRFLOW_TRY(conn.execute(R"sql(
 CREATE OR REPLACE TABLE serving.dim_activities AS

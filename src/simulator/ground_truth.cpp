@@ -78,6 +78,7 @@ std::string GroundTruth::to_json() const {
                          {"users_sd_bpm", round_to(max_sd, 0.01)}};
   j["circadian"] = {{"dip_bpm", kCircadianDipBpm},
                     {"minimum_local_hour", kCircadianMinHour},
+                    {"half_width_hours", kCircadianHalfWidthH},
                     {"shape", fmt::format("-dip * cos^2(pi/2 * (h - {}) / {}) within {} h of the minimum, else 0",
                                           kCircadianMinHour, kCircadianHalfWidthH, kCircadianHalfWidthH)},
                     {"applies_to", "resting activities (MET < 2): Sleep, Sit, Stand"}};

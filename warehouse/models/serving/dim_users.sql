@@ -2,6 +2,9 @@
 -- it and ends where the next change of the same user begins (next version or delete); the current
 -- version has end_date NULL. A delete closes only the open version; a sign-up after a delete opens a
 -- new version. The surrogate key is a hash of (user_id, start_date): stable across rebuilds.
+-- time_zone: the IANA zone of the address, for local time of day: the zone of its state or territory
+-- (the area code before the postcode, seed area_time_zones) in countries spanning several zones,
+-- else the country's (seed country_regions); NULL for a country missing from the seed.
 {{ config(materialized='table') }}
 
 with changes as (
@@ -37,7 +40,13 @@ select
     address,
     address_country_code,
     address_country_name,
+    coalesce(z.time_zone, c.time_zone) as time_zone,
     updated_at at time zone 'UTC' as start_date,
     next_change_at at time zone 'UTC' as end_date
-from ordered
-where deleted_at is null
+from ordered o
+left join {{ ref('country_regions') }} c
+    on c.alpha2 = o.address_country_code
+left join {{ ref('area_time_zones') }} z
+    on z.alpha2 = o.address_country_code
+   and z.area = regexp_extract(o.address, '([A-Z]{2,3}),? [0-9][0-9-]*$', 1)
+where o.deleted_at is null
