@@ -48,6 +48,7 @@ Status run_lake(const Config& config, db::Database& warehouse, const SyncOptions
   LakeOptions o;
   o.days_to_sync_if_history_full = config.get_int("sync.days_to_sync_if_history_full");
   o.history_max_files = config.get_int("sync.history_max_files");
+  o.batch_bytes = static_cast<uint64_t>(config.get_int("sync.batch_mb")) << 20;
   o.progress = !so.quiet;
   auto stats = LakeSource::run(*store, warehouse, o);
   if (!stats.ok()) return stats.error().with_context("sync lake");

@@ -277,8 +277,9 @@ TEST(LakeSyncEndToEnd, KillNineAtRandomMomentsLosesAndDuplicatesNothing) {
     }
   }
   auto config = dir.path() / "hrflow.yml";
-  std::ofstream(config) << fmt::format("state_dir: {}\nlake:\n  url: file://{}\n", (dir.path() / "state").string(),
-                                       lake_dir.string());
+  // Small batches (about 4 files each), so that kills land between batches and inside them.
+  std::ofstream(config) << fmt::format("state_dir: {}\nlake:\n  url: file://{}\nsync:\n  batch_mb: 1\n",
+                                       (dir.path() / "state").string(), lake_dir.string());
   auto warehouse_path = dir.path() / "state" / "warehouse.duckdb";
   auto loaded_files = [&]() -> int64_t {
     if (!std::filesystem::exists(warehouse_path)) return 0;
