@@ -201,13 +201,18 @@ void format_batch(const Reading* rs, size_t n, Batch& b) {
   if (n) b.last_ts = rs[n - 1].timestamp;
 }
 
-Status send_batch(stream::StreamProducer& producer, const Batch& b) {
+// The stream record's timestamp: live, the reading's time (it is now); in a backfill, the time it was
+// produced, because a topic's time-based retention (Kafka's 7 days) would delete records stamped with
+// an older period's times at its next check, before the sink could read them. The reading's own time
+// is always the `timestamp` field of the record.
+Status send_batch(stream::StreamProducer& producer, const Batch& b, bool live) {
   const char* base = b.bytes.data();
   uint32_t start = 0;
+  const int64_t produced_ms = SystemClock::instance().now_ms();
   for (size_t i = 0; i < b.timestamps.size(); ++i) {
     std::string_view key(base + start, b.key_end[i] - start);
     std::string_view value(base + b.key_end[i], b.value_end[i] - b.key_end[i]);
-    HRFLOW_TRY(producer.send(key, value, b.timestamps[i] * 1000));
+    HRFLOW_TRY(producer.send(key, value, live ? b.timestamps[i] * 1000 : produced_ms));
     start = b.value_end[i];
   }
   return {};
@@ -337,7 +342,7 @@ int run_produce(const Config& config, const ProduceOptions& o) {
   int64_t last_flush_ms = SystemClock::instance().monotonic_ms();
   if (resume.active()) progress.set_detail("skipping readings already in the stream");
   while (queue.pop(b)) {
-    if (Status st = send_batch(**producer, b); !st.ok()) {
+    if (Status st = send_batch(**producer, b, live); !st.ok()) {
       failure = st;
       break;
     }

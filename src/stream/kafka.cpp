@@ -461,7 +461,12 @@ class KafkaConsumer final : public StreamConsumer {
     std::map<int32_t, int64_t> out;
     for (int32_t p : assignment()) {
       int64_t lo = 0, hi = 0;
-      auto e = rd_kafka_query_watermark_offsets(client_.rk, topic_name_.c_str(), p, &lo, &hi, 5000);
+      // The watermarks the last fetch response carried cost nothing; asking the broker waits behind
+      // the connection's pending fetch (up to fetch.wait.max.ms), so only ask when none are cached.
+      auto e = rd_kafka_get_watermark_offsets(client_.rk, topic_name_.c_str(), p, &lo, &hi);
+      if (e != RD_KAFKA_RESP_ERR_NO_ERROR || hi < 0 || lo < 0) {
+        e = rd_kafka_query_watermark_offsets(client_.rk, topic_name_.c_str(), p, &lo, &hi, 5000);
+      }
       if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
         return make_error(ErrorKind::kIo, "cannot read the end offset of topic {} partition {}: {}", topic_name_, p,
                           rd_kafka_err2str(e));
