@@ -111,6 +111,8 @@ const std::vector<SettingSpec>& table() {
       {"serve.token", T::kString, "", "Access token for the web UI and API.", {}, 0, 0, "HRFLOW_SERVE_TOKEN",
        true},
       {"serve.history_retention", T::kDuration, "30d", "How long run history is kept."},
+      {"serve.sink", T::kBool, "true",
+       "Run the lake sink inside hrflow serve; turn off when `hrflow sink` runs as its own process."},
   };
   return kSettings;
 }

@@ -1,17 +1,11 @@
 // `hrflow sync [lake|oltp] [--follow] [--resnapshot]`.
 #include "ingest/cli.h"
 
-#include <spdlog/spdlog.h>
-
 #include <cstdio>
 #include <memory>
 
-#include "common/progress.h"
 #include "common/state.h"
-#include "lake/storage.h"
-#include "ingest/cdc.h"
-#include "ingest/lake.h"
-#include "ingest/pg.h"
+#include "ingest/sync.h"
 
 namespace hrflow::ingest {
 namespace {
@@ -22,71 +16,16 @@ struct SyncOptions {
   bool quiet = false;
 };
 
-Status run_oltp(const Config& config, db::Database& warehouse, const SyncOptions& so) {
-  CdcOptions o;
-  o.url = oltp_url(config);
-  o.slot = config.get_string("sync.cdc.slot");
-  o.publication = config.get_string("sync.cdc.publication");
-  o.follow = so.follow;
-  o.resnapshot = so.resnapshot;
-  o.progress = !so.quiet;
-  auto stats = CdcSource::run(o, warehouse);
-  if (!stats.ok()) return stats.error().with_context("sync oltp");
-  std::string reconnects = stats->reconnects ? fmt::format(", {} reconnects", stats->reconnects) : "";
-  std::printf("oltp: %s snapshot rows, %s changes (%s inserts, %s updates, %s deletes) in %s transactions; "
-              "position %s%s\n",
-              with_thousands(stats->snapshot_rows).c_str(), with_thousands(stats->changes()).c_str(),
-              with_thousands(stats->inserts).c_str(), with_thousands(stats->updates).c_str(),
-              with_thousands(stats->deletes).c_str(), with_thousands(stats->transactions).c_str(),
-              format_lsn(stats->lsn).c_str(), reconnects.c_str());
-  std::fflush(stdout);
-  return {};
-}
-
-Status run_lake(const Config& config, db::Database& warehouse, const SyncOptions& so) {
-  HRFLOW_ASSIGN_OR_RETURN(auto store, lake::open_lake(config));
-  LakeOptions o;
-  o.days_to_sync_if_history_full = config.get_int("sync.days_to_sync_if_history_full");
-  o.history_max_files = config.get_int("sync.history_max_files");
-  o.batch_bytes = static_cast<uint64_t>(config.get_int("sync.batch_mb")) << 20;
-  o.progress = !so.quiet;
-  auto stats = LakeSource::run(*store, warehouse, o);
-  if (!stats.ok()) return stats.error().with_context("sync lake");
-  const LakeStats& s = *stats;
-  double rate = s.seconds > 0 ? static_cast<double>(s.rows) / s.seconds : 0;
-  std::printf("lake: %s files listed, %s loaded, %s changed and reloaded (%s old rows replaced), %s already loaded; "
-              "%s rows (%s with errors, %s coerced) in %.1fs, %s rows/s\n",
-              with_thousands(s.files_listed).c_str(), with_thousands(s.files_loaded).c_str(),
-              with_thousands(s.files_reloaded).c_str(), with_thousands(s.rows_replaced).c_str(),
-              with_thousands(s.files_unchanged).c_str(), with_thousands(s.rows).c_str(),
-              with_thousands(s.rows_with_errors).c_str(), with_thousands(s.rows_coerced).c_str(), s.seconds,
-              with_thousands(static_cast<uint64_t>(rate)).c_str());
-  if (s.files_empty || s.files_damaged) {
-    std::printf("lake: %s empty files, %s truncated or damaged compressed files (what could be read was loaded, "
-                "with the error in _airbyte_meta)\n",
-                with_thousands(s.files_empty).c_str(), with_thousands(s.files_damaged).c_str());
-  }
-  if (!s.skipped.empty()) {
-    std::printf("lake: skipped %s objects that are not lake files:\n", with_thousands(s.skipped.size()).c_str());
-    for (size_t i = 0; i < s.skipped.size() && i < 20; ++i) std::printf("  %s\n", s.skipped[i].c_str());
-    if (s.skipped.size() > 20) std::printf("  ... and %zu more\n", s.skipped.size() - 20);
-  }
-  std::fflush(stdout);
-  return {};
-}
-
-enum class Which { kBoth, kLake, kOltp };
-
-int run_sync(const Config& config, Which which, const SyncOptions& so) {
+int run_sync(const Config& config, SyncSource source, const SyncOptions& so) {
   install_stop_handlers();
   auto warehouse = open_warehouse(config);
   if (!warehouse.ok()) return report_error(warehouse.error());
-  if (which != Which::kOltp) {
-    if (auto st = run_lake(config, *warehouse, so); !st.ok()) return report_error(st.error());
-  }
-  if (which != Which::kLake && !stop_requested()) {
-    if (auto st = run_oltp(config, *warehouse, so); !st.ok()) return report_error(st.error());
-  }
+  SyncRequest request{source, so.follow, so.resnapshot, !so.quiet};
+  auto result = sync(config, *warehouse, request, [](const std::string& line) {
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+  });
+  if (!result.ok()) return report_error(result.error());
   return stop_requested() && !so.follow ? kExitInterrupted : kExitOk;
 }
 
@@ -109,8 +48,10 @@ void add_sync_commands(CLI::App& app, CliContext& ctx) {
   sync->add_flag("-q,--quiet", opts->quiet, "No progress lines");
   // CLI11 runs the parent's callback after the subcommand's, so the parent decides which source runs.
   on_run(sync, ctx, [&ctx, opts, sync] {
-    Which which = sync->got_subcommand("lake") ? Which::kLake : sync->got_subcommand("oltp") ? Which::kOltp : Which::kBoth;
-    return run_sync(ctx.config, which, *opts);
+    SyncSource source = sync->got_subcommand("lake")   ? SyncSource::kLake
+                        : sync->got_subcommand("oltp") ? SyncSource::kOltp
+                                                       : SyncSource::kBoth;
+    return run_sync(ctx.config, source, *opts);
   });
 
   auto* lake = sync->add_subcommand(

@@ -16,9 +16,9 @@ namespace hrflow::lake {
 namespace {
 
 // Wait before retrying after a temporary failure; returns false when a stop was requested meanwhile.
-bool backoff(int64_t& delay_ms) {
+bool backoff(int64_t& delay_ms, const std::function<bool()>& stopping) {
   for (int64_t waited = 0; waited < delay_ms; waited += 50) {
-    if (stop_requested()) return false;
+    if (stopping()) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   delay_ms = std::min<int64_t>(delay_ms * 2, 10000);
@@ -43,7 +43,11 @@ int run_sink(const Config& config, const SinkRunOptions& run) {
   if (!consumer_r.ok()) return report_error(consumer_r.error().with_context("opening the stream"));
   auto consumer = std::move(consumer_r).value();
   LakeSink sink(**store, *options);
-  install_stop_handlers();
+  std::function<bool()> stopping = run.stop;
+  if (!stopping) {
+    install_stop_handlers();
+    stopping = [] { return stop_requested(); };
+  }
   Progress progress("sink", "records", 0, run.progress);
   spdlog::info("sink: {} -> {} (group {})", options->topic, (*store)->url_of(""), group);
 
@@ -56,7 +60,7 @@ int run_sink(const Config& config, const SinkRunOptions& run) {
     if (!e.retriable || run.once) return false;
     if (!reported_trouble) spdlog::warn("sink: {} — retrying until it works (Ctrl-C stops)", e.message);
     reported_trouble = true;
-    return backoff(retry_delay);
+    return backoff(retry_delay, stopping);
   };
   auto commit = [&]() -> Status {
     auto positions = sink.committable();
@@ -71,7 +75,7 @@ int run_sink(const Config& config, const SinkRunOptions& run) {
   std::vector<stream::Record> pending;  // a polled batch not yet fully added (retried after a failure)
   size_t pending_next = 0;
   for (;;) {
-    if (stop_requested()) {
+    if (stopping()) {
       exit_code = kExitInterrupted;
       break;
     }
@@ -113,6 +117,7 @@ int run_sink(const Config& config, const SinkRunOptions& run) {
     reported_trouble = false;
     retry_delay = 200;
     progress.update(sink.stats().records);
+    if (run.records) run.records->store(sink.stats().records, std::memory_order_relaxed);
     bool caught_up = false;
     int64_t now_ms = SystemClock::instance().monotonic_ms();
     if ((run.once && pending.empty()) || (run.progress && now_ms - last_lag_ms >= 1000)) {
@@ -131,8 +136,8 @@ int run_sink(const Config& config, const SinkRunOptions& run) {
     Status st = sink.close_all();
     if (st.ok()) st = commit();
     if (st.ok()) break;
-    if (stop_requested() && exit_code != kExitInterrupted) break;
-    if (!st.error().retriable || !backoff(retry_delay)) return report_error(st.error());
+    if (stopping() && exit_code != kExitInterrupted) break;
+    if (!st.error().retriable || !backoff(retry_delay, stopping)) return report_error(st.error());
   }
   progress.finish();
   const auto& s = sink.stats();

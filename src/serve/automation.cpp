@@ -333,7 +333,7 @@ std::vector<Decision> AutomationEngine::tick() {
             break;
           }
         }
-      } else if (st.version == 0 && !spec.deps.empty()) {
+      } else if (st.version == 0) {  // with no upstream (a seed): load it once
         trigger = "eager";
         reason = "never materialized";
       }

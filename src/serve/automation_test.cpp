@@ -41,6 +41,24 @@ const Decision* skip_of(const std::vector<Decision>& ds, const std::string& asse
 
 using Names = std::vector<std::string>;
 
+TEST(AutomationTest, EagerAssetWithoutUpstreamLoadsOnceThenWaitsForRequests) {
+  ManualClock clock(kJan1);
+  auto engine = AutomationEngine::create(
+      {{"staging.country_codes", AssetGroup::kSeeds, {}, eager()},
+       {"staging.stg_users", AssetGroup::kStaging, {"staging.country_codes"}, eager()}},
+      clock);
+  ASSERT_TRUE(engine.ok()) << engine.error().message;
+  auto ds = engine->tick();
+  ASSERT_EQ(launched(ds), Names{"staging.country_codes"});
+  EXPECT_EQ(ds[0].reason, "never materialized");
+  clock.advance_ms(kSec);
+  engine->finished("staging.country_codes", RunOutcome::kSucceeded);
+  EXPECT_EQ(launched(engine->tick()), Names{"staging.stg_users"});
+  engine->finished("staging.stg_users", RunOutcome::kSucceeded);
+  clock.advance_ms(kHour);
+  EXPECT_EQ(launched(engine->tick()), Names{});  // loaded once; nothing upstream changes it
+}
+
 TEST(AutomationTest, EagerChainMaterializesDownstreamOneStepAtATime) {
   ManualClock clock(kJan1);
   auto engine = AutomationEngine::create(chain(), clock);

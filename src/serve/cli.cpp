@@ -9,6 +9,7 @@
 #include "serve/history.h"
 #include "serve/pipeline.h"
 #include "serve/service.h"
+#include "transform/cli.h"
 
 namespace hrflow::serve {
 
@@ -35,9 +36,7 @@ int run_status(const Config& config, bool as_json) {
     assets = *r;
   } else {
     // No serve running: the state it saved last (without opening the warehouse).
-    auto graph = read_project_graph(config.get_string("transform.project_dir").empty()
-                                        ? std::filesystem::path(HRFLOW_DEFAULT_PROJECT_DIR)
-                                        : config.get_path("transform.project_dir"));
+    auto graph = read_project_graph(transform::resolve_project_dir(config, ""));
     if (!graph.ok()) return report_error(graph.error());
     auto engine = AutomationEngine::create(std::move(graph).value(), SystemClock::instance());
     if (!engine.ok()) return report_error(engine.error());

@@ -1,16 +1,20 @@
 #include "serve/pipeline.h"
 
 #include <sys/stat.h>
-#include <yaml-cpp/yaml.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <regex>
 #include <set>
-#include <sstream>
 
 #include "common/state.h"
+#include "ingest/sync.h"
+#include "transform/cli.h"
+#include "transform/project.h"
+#include "transform/runner.h"
 
 namespace hrflow::serve {
 
@@ -18,31 +22,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-nlohmann::json yaml_to_json(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Map: {
-      nlohmann::json j = nlohmann::json::object();
-      for (auto it = n.begin(); it != n.end(); ++it) j[it->first.as<std::string>()] = yaml_to_json(it->second);
-      return j;
-    }
-    case YAML::NodeType::Sequence: {
-      nlohmann::json j = nlohmann::json::array();
-      for (auto it = n.begin(); it != n.end(); ++it) j.push_back(yaml_to_json(*it));
-      return j;
-    }
-    case YAML::NodeType::Scalar: return n.as<std::string>();
-    default: return nullptr;
-  }
-}
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Sources land in raw through `hrflow sync`: the stream's lake load, and CDC of the operational tables.
+// Sources land in raw through the ingest stage: the stream's lake load, and CDC of the operational tables.
 std::vector<AssetSpec> raw_assets() {
   AutomationPolicy eager;
   eager.eager = true;
@@ -56,112 +36,103 @@ std::vector<AssetSpec> raw_assets() {
   };
 }
 
-}  // namespace
+// The asset key of a project node: the relation it writes ("staging.stg_users", "raw.users").
+std::string key_of(const transform::Node& n) { return n.schema() + "." + n.alias(); }
 
-Result<std::vector<AssetSpec>> read_project_graph(const fs::path& dir) {
+Result<std::vector<AssetSpec>> project_graph(const transform::Project& project) {
   std::vector<AssetSpec> assets = raw_assets();
-  if (!fs::is_directory(dir / "models")) return assets;
-  std::map<std::string, nlohmann::json> automation;  // model name -> meta.automation
-  std::map<std::string, std::string> key_of;         // model/seed name -> asset key
-  struct Model {
-    std::string name, key, sql;
-    AssetGroup group;
-  };
-  std::vector<Model> models;
-  for (const auto& e : fs::recursive_directory_iterator(dir / "models")) {
-    const auto& p = e.path();
-    if (p.extension() == ".yml" || p.extension() == ".yaml") {
-      YAML::Node doc;
-      try {
-        doc = YAML::LoadFile(p.string());
-      } catch (const YAML::Exception& ex) {
-        return invalid_argument("{}:{}: {}", p.string(), ex.mark.line + 1, ex.msg);
-      }
-      for (const auto& m : doc["models"]) {
-        auto meta = m["config"] && m["config"]["meta"] ? m["config"]["meta"] : m["meta"];
-        if (meta && meta["automation"]) automation[m["name"].as<std::string>()] = yaml_to_json(meta["automation"]);
-      }
-    } else if (p.extension() == ".sql") {
-      std::string folder = p.parent_path().filename().string();
-      AssetGroup group = folder == "staging" ? AssetGroup::kStaging : AssetGroup::kServing;
-      std::string name = p.stem().string();
-      std::string schema = group == AssetGroup::kStaging ? "staging" : "serving";
-      models.push_back({name, schema + "." + name, read_file(p), group});
-      key_of[name] = schema + "." + name;
-    }
-  }
-  if (fs::is_directory(dir / "seeds")) {
-    for (const auto& e : fs::directory_iterator(dir / "seeds")) {
-      if (e.path().extension() != ".csv") continue;
-      std::string name = e.path().stem().string();
-      key_of[name] = "seeds." + name;
-      assets.push_back({"seeds." + name, AssetGroup::kSeeds, {}, {}, false, "seed loaded from " + e.path().filename().string()});
-    }
-  }
-  static const std::regex ref_re(R"(\{\{\s*ref\(\s*['"]([A-Za-z0-9_]+)['"]\s*\)\s*\}\})");
-  static const std::regex source_re(R"(\{\{\s*source\(\s*['"]([A-Za-z0-9_]+)['"]\s*,\s*['"]([A-Za-z0-9_]+)['"]\s*\)\s*\}\})");
-  std::sort(models.begin(), models.end(), [](const Model& a, const Model& b) { return a.key < b.key; });
-  for (const auto& m : models) {
-    AssetSpec spec{m.key, m.group, {}, {}, false, "model " + m.name};
-    std::set<std::string> deps;
-    for (std::sregex_iterator it(m.sql.begin(), m.sql.end(), ref_re), end; it != end; ++it) {
-      auto k = key_of.find((*it)[1]);
-      if (k == key_of.end()) return invalid_argument("model {} refers to unknown model or seed '{}'", m.name, (*it)[1].str());
-      deps.insert(k->second);
-    }
-    for (std::sregex_iterator it(m.sql.begin(), m.sql.end(), source_re), end; it != end; ++it) {
-      deps.insert((*it)[1].str() + "." + (*it)[2].str());
-    }
-    spec.deps.assign(deps.begin(), deps.end());
-    if (auto a = automation.find(m.name); a != automation.end()) {
-      auto policy = AutomationPolicy::from_meta(a->second);
-      if (!policy.ok()) return policy.error().with_context(fmt::format("model {}", m.name));
-      spec.policy = std::move(policy).value();
-    }
-    assets.push_back(std::move(spec));
-  }
-  // A source table the project reads that sync does not land yet still shows in the graph.
   std::set<std::string> known;
   for (const auto& a : assets) known.insert(a.key);
+  auto graph = transform::graph_json(project, "");
+  AutomationPolicy eager;  // seeds load when never loaded (and when built on request)
+  eager.eager = true;
+  for (const auto& id : project.topological_order()) {
+    const transform::Node& n = *project.find(id);
+    if (n.type != transform::NodeType::kModel && n.type != transform::NodeType::kSeed) continue;
+    if (n.materialized() == "ephemeral") continue;  // inlined where used: nothing to materialize
+    AssetSpec spec;
+    spec.key = key_of(n);
+    if (n.type == transform::NodeType::kSeed) {
+      spec.group = AssetGroup::kSeeds;
+      spec.policy = eager;
+      spec.description = "seed loaded from " + n.path;
+    } else {
+      spec.group = n.schema() == "staging" ? AssetGroup::kStaging : AssetGroup::kServing;
+      spec.description = n.description.empty() ? "model " + n.name : n.description;
+      const auto& meta = graph["nodes"][id]["meta"];
+      if (meta.is_object() && meta.contains("automation")) {
+        auto policy = AutomationPolicy::from_meta(meta["automation"]);
+        if (!policy.ok()) return policy.error().with_context(fmt::format("model {} ({})", n.name, n.path));
+        spec.policy = std::move(policy).value();
+      }
+    }
+    std::set<std::string> deps;
+    for (const auto& d : n.depends_on) {
+      const transform::Node* up = project.find(d);
+      if (!up || up->type == transform::NodeType::kTest) continue;
+      if (up->type == transform::NodeType::kModel && up->materialized() == "ephemeral") continue;
+      deps.insert(key_of(*up));
+    }
+    spec.deps.assign(deps.begin(), deps.end());
+    known.insert(spec.key);
+    assets.push_back(std::move(spec));
+  }
+  // A source table the project reads that sync does not land still shows in the graph.
   std::vector<AssetSpec> extra;
   for (const auto& a : assets) {
     for (const auto& d : a.deps) {
-      if (!known.count(d)) {
-        known.insert(d);
-        extra.push_back({d, AssetGroup::kRaw, {}, {}, false, "source table"});
-      }
+      if (known.insert(d).second) extra.push_back({d, AssetGroup::kRaw, {}, {}, false, "source table"});
     }
   }
   assets.insert(assets.end(), extra.begin(), extra.end());
   return assets;
 }
 
+}  // namespace
+
+Result<std::vector<AssetSpec>> read_project_graph(const fs::path& dir) {
+  transform::ProjectOptions po;
+  po.dir = dir;
+  HRFLOW_ASSIGN_OR_RETURN(auto project, transform::Project::load(po));
+  return project_graph(*project);
+}
+
 namespace {
 
-// The warehouse pipeline. The lake is observed on the file system (file:// lakes); the sync and build
-// stages are called through their public APIs once they are part of the build.
+// The warehouse pipeline: raw.* through the ingest stage, seeds and models through the transform
+// runner, both in this process on the warehouse it owns. The lake is observed on the file system.
 class WarehousePipeline final : public Pipeline {
  public:
-  WarehousePipeline(const Config& config, db::Database& db) : config_(config), db_(db) {}
-
-  Result<std::vector<AssetSpec>> assets() override {
-    fs::path project = config_.get_string("transform.project_dir").empty()
-                           ? fs::path(HRFLOW_DEFAULT_PROJECT_DIR)
-                           : config_.get_path("transform.project_dir");
-    return read_project_graph(project);
+  WarehousePipeline(const Config& config, db::Database& db, std::unique_ptr<transform::Project> project)
+      : config_(config), db_(db), project_(std::move(project)) {
+    for (const auto& [id, n] : project_->nodes()) {
+      if (n.type == transform::NodeType::kModel || n.type == transform::NodeType::kSeed ||
+          n.type == transform::NodeType::kSource) {
+        node_of_[key_of(n)] = id;
+      }
+    }
   }
 
+  Result<std::vector<AssetSpec>> assets() override { return project_graph(*project_); }
+
   RunReport materialize(const std::string& asset, RunContext& ctx) override {
-    std::string stage = asset.rfind("raw.", 0) == 0 ? "sync" : "build";
-    ctx.log(fmt::format("materializing {} with hrflow {}", asset, stage));
-    (void)db_;
     RunReport r;
-    r.outcome = RunOutcome::kFailed;
-    r.error = make_error(ErrorKind::kNotFound,
-                         "the {} stage is not part of this build of hrflow; `hrflow {}` is needed to materialize {}",
-                         stage, stage, asset);
-    r.error->retriable = false;
-    ctx.log(r.error->message);
+    if (asset.rfind("raw.", 0) == 0) {
+      r = sync(asset, ctx);
+      if (r.outcome != RunOutcome::kSucceeded) return r;
+    }
+    auto it = node_of_.find(asset);
+    if (it == node_of_.end()) {
+      if (asset.rfind("raw.", 0) == 0) return r;  // landed, and the project declares no tests on it
+      r.outcome = RunOutcome::kFailed;
+      r.error = make_error(ErrorKind::kNotFound, "{} is neither landed by sync nor a model or seed of the project", asset);
+      r.error->retriable = false;
+      ctx.log(r.error->message);
+      return r;
+    }
+    int64_t synced = r.rows;
+    r = build(*project_->find(it->second), ctx);
+    if (asset.rfind("raw.", 0) == 0) r.rows = synced;
     return r;
   }
 
@@ -185,14 +156,115 @@ class WarehousePipeline final : public Pipeline {
   }
 
  private:
+  // raw.heart_rate_stream: the lake load; raw.users / raw.activities: CDC (one sync lands both).
+  RunReport sync(const std::string& asset, RunContext& ctx) {
+    RunReport r;
+    ingest::SyncRequest request;
+    request.source = asset == "raw.heart_rate_stream" ? ingest::SyncSource::kLake : ingest::SyncSource::kOltp;
+    request.progress = false;
+    ctx.log(fmt::format("hrflow sync {}", request.source == ingest::SyncSource::kLake ? "lake" : "oltp"));
+    auto result = ingest::sync(config_, db_, request, ctx.log);
+    if (!result.ok()) {
+      r.outcome = RunOutcome::kFailed;
+      r.error = result.error();
+      ctx.log(r.error->message);
+      return r;
+    }
+    r.rows = static_cast<int64_t>(result->rows());
+    return r;
+  }
+
+  // Build one model or seed, or test one source, with the data tests that belong to it: those whose
+  // other parents are sources or its own ancestors (so every relation they read exists).
+  RunReport build(const transform::Node& node, RunContext& ctx) {
+    RunReport r;
+    std::set<std::string> ancestors{node.unique_id};
+    std::vector<std::string> todo{node.unique_id};
+    while (!todo.empty()) {
+      const transform::Node* n = project_->find(todo.back());
+      todo.pop_back();
+      for (const auto& d : n->depends_on) {
+        if (ancestors.insert(d).second) todo.push_back(d);
+      }
+    }
+    transform::RunOptions ro;
+    ro.command = transform::Command::kBuild;
+    ro.select = {node.type == transform::NodeType::kSource ? "source:" + node.source_name + "." + node.name
+                                                           : node.name};
+    for (const auto& [id, n] : project_->nodes()) {
+      if (n.type != transform::NodeType::kTest) continue;
+      bool mine = false, ready = true;
+      for (const auto& d : n.depends_on) {
+        mine |= d == node.unique_id;
+        const transform::Node* up = project_->find(d);
+        ready &= ancestors.count(d) > 0 || (up && up->type == transform::NodeType::kSource);
+      }
+      if (mine && !ready) ro.exclude.push_back(n.name);
+    }
+    ctx.log(fmt::format("hrflow build --select {}", ro.select[0]));
+    char* buf = nullptr;
+    size_t len = 0;
+    std::FILE* out = ::open_memstream(&buf, &len);
+    if (!out) {
+      r.outcome = RunOutcome::kFailed;
+      r.error = io_error("cannot capture the build output: {}", std::strerror(errno));
+      return r;
+    }
+    ro.out = out;
+    auto conn = db::Connection::connect(db_);
+    Result<std::vector<transform::NodeResult>> results =
+        conn.ok() ? transform::Runner(*project_, *conn, StateLayout::from(config_).state_dir / "target").run(ro)
+                  : Result<std::vector<transform::NodeResult>>(conn.error());
+    std::fclose(out);
+    std::string text(buf ? buf : "", len);
+    std::free(buf);
+    for (size_t start = 0; start < text.size();) {
+      size_t end = text.find('\n', start);
+      if (end == std::string::npos) end = text.size();
+      if (end > start) ctx.log(text.substr(start, end - start));
+      start = end + 1;
+    }
+    if (!results.ok()) {
+      r.outcome = RunOutcome::kFailed;
+      r.error = results.error();
+      ctx.log(r.error->message);
+      return r;
+    }
+    std::vector<std::string> failed_tests;
+    for (const auto& nr : *results) {
+      if (nr.unique_id == node.unique_id && nr.rows_affected > 0) r.rows = nr.rows_affected;
+      if (nr.status == "error" && nr.unique_id.rfind("test.", 0) != 0) {
+        r.outcome = RunOutcome::kFailed;
+        r.error = make_error(ErrorKind::kInvalidArgument, "{}: {}", nr.unique_id, nr.message);
+        r.error->retriable = false;
+        return r;
+      }
+      if (nr.status == "fail" || nr.status == "error") failed_tests.push_back(nr.unique_id);
+    }
+    if (!failed_tests.empty()) {
+      r.outcome = RunOutcome::kTestsFailed;
+      std::string list;
+      for (const auto& t : failed_tests) list += (list.empty() ? "" : ", ") + t;
+      r.error = make_error(ErrorKind::kInvalidArgument, "{} data test{} failed: {}", failed_tests.size(),
+                           failed_tests.size() == 1 ? "" : "s", list);
+      r.error->retriable = false;
+    }
+    return r;
+  }
+
   const Config& config_;
   db::Database& db_;
+  std::unique_ptr<transform::Project> project_;
+  std::map<std::string, std::string> node_of_;  // asset key -> project node id
 };
 
 }  // namespace
 
 Result<std::unique_ptr<Pipeline>> make_warehouse_pipeline(const Config& config, db::Database& db) {
-  return std::unique_ptr<Pipeline>(new WarehousePipeline(config, db));
+  transform::ProjectOptions po;
+  po.dir = transform::resolve_project_dir(config, "");
+  HRFLOW_ASSIGN_OR_RETURN(auto project, transform::Project::load(po));
+  return std::unique_ptr<Pipeline>(new WarehousePipeline(config, db, std::move(project)));
 }
 
 }  // namespace hrflow::serve

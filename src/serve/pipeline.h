@@ -1,9 +1,11 @@
 // What `hrflow serve` orchestrates: the asset graph of the pipeline and how to materialize each asset.
 //
 // The warehouse pipeline (make_warehouse_pipeline) has the lake as a source asset (fed by the sink),
-// the raw tables landed by `hrflow sync`, and the seeds and models of the warehouse project built by
-// `hrflow build`, with each model's `meta.automation`. Materializing an asset calls the stage that owns
-// it, in this process, on the warehouse this process owns.
+// the raw tables landed by the ingest stage (ingest::sync, as `hrflow sync`), and the seeds and models
+// of the transform project (as `hrflow build`), with each model's `meta.automation`. Materializing an
+// asset calls the stage that owns it, in this process, on the warehouse this process owns: a model or
+// seed is built with its data tests, and a failing error-severity test ends the run as kTestsFailed
+// (which blocks its downstream); a raw table is synced and then its source tests run.
 //
 // Lifecycle: made once by the Service; materialize() is called from one worker thread at a time,
 // observe() from the automation loop. Implementations must be safe for that use.
@@ -48,8 +50,8 @@ class Pipeline {
 // The heart-rate pipeline over the warehouse `db` (owned by the caller, outliving the pipeline).
 Result<std::unique_ptr<Pipeline>> make_warehouse_pipeline(const Config& config, db::Database& db);
 
-// The asset graph of a dbt-layout project folder (models/**.sql with ref()/source(), seeds/*.csv,
-// meta.automation from models/**/schema.yml), plus the lake and the raw tables.
+// The asset graph of a transform project folder (transform::Project: models, seeds, sources, each
+// model's meta.automation), plus the lake and the raw tables. Asset keys are the relations written.
 Result<std::vector<AssetSpec>> read_project_graph(const std::filesystem::path& project_dir);
 
 }  // namespace hrflow::serve

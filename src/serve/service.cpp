@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <fstream>
@@ -15,6 +16,8 @@
 
 #include "common/cli.h"
 #include "common/state.h"
+#include "lake/sink_command.h"
+#include "query/dashboard.h"
 #include "serve/history.h"
 #include "serve/pipeline.h"
 #include "serve/web_assets.h"
@@ -77,6 +80,14 @@ class ServiceImpl final : public Service {
         engine_->interrupted(r.asset);
       }
     }
+    // The research dashboard reads the warehouse this process owns (its own connection per request).
+    const std::string project = config_.get_string("transform.project_dir");
+    auto layer = query::SemanticLayer::for_project(project.empty() ? fs::path() : config_.get_path("transform.project_dir"));
+    if (layer.ok()) {
+      auto dashboard = query::Dashboard::create(*db_, std::move(layer).value());
+      if (dashboard.ok()) dashboard_ = std::make_unique<query::Dashboard>(std::move(dashboard).value());
+    }
+    if (!dashboard_) spdlog::warn("the dashboard is not served: {}", layer.ok() ? "it could not start" : layer.error().message);
     setup_http();
     if (!http_.bind_to_port(options_.host, options_.port)) {
       return make_error(ErrorKind::kUnavailable, "cannot listen on {}:{} (in use?); choose another with --port",
@@ -84,6 +95,10 @@ class ServiceImpl final : public Service {
     }
     HRFLOW_TRY(write_address_file());
     http_thread_ = std::thread([this] { http_.listen_after_bind(); });
+    if (config_.get_bool("serve.sink")) {
+      sink_up_ = true;
+      sink_ = std::thread([this] { run_sink_service(); });
+    }
     worker_ = std::thread([this] { work(); });
     loop_ = std::thread([this] { automate(); });
     return {};
@@ -119,6 +134,8 @@ class ServiceImpl final : public Service {
       shut_down_ = stopping_ = true;
       cv_.notify_all();
     }
+    sink_stop_ = true;  // the sink closes its open files and commits before it returns
+    if (sink_.joinable()) sink_.join();
     http_.stop();
     if (http_thread_.joinable()) http_thread_.join();
     if (loop_.joinable()) loop_.join();
@@ -144,6 +161,21 @@ class ServiceImpl final : public Service {
     if (ec) return io_error("cannot write {}: {}", (layout_.state_dir / "serve.json").string(), ec.message());
     address_written_ = true;
     return {};
+  }
+
+  // The sink as a service: stream -> lake until hrflow serve stops. The automation loop sees its new
+  // files by observing the lake.
+  void run_sink_service() {
+    lake::SinkRunOptions o;
+    o.stop = [this] { return sink_stop_.load(); };
+    o.records = &sink_records_;
+    spdlog::info("sink: running inside hrflow serve (serve.sink)");
+    int rc = lake::run_sink(config_, o);
+    sink_up_ = false;
+    if (rc != kExitOk && rc != kExitInterrupted) {
+      spdlog::error("sink: stopped with an error (above); the lake gets no new files until hrflow serve is "
+                    "restarted (or run `hrflow sink` with serve.sink=false)");
+    }
   }
 
   // The automation loop.
@@ -218,7 +250,17 @@ class ServiceImpl final : public Service {
     if (options_.token.empty()) return true;
     std::string auth = req.get_header_value("Authorization");
     if (auth == "Bearer " + options_.token) return true;
-    return req.has_param("token") && req.get_param_value("token") == options_.token;
+    if (req.has_param("token") && req.get_param_value("token") == options_.token) return true;
+    // The dashboard's page loads its scripts and calls its API without our header: a same-site cookie
+    // set when the token was given in the URL carries it.
+    std::string cookies = req.get_header_value("Cookie");
+    std::string want = "hrflow_token=" + options_.token;
+    for (size_t at = cookies.find(want); at != std::string::npos; at = cookies.find(want, at + 1)) {
+      bool starts = at == 0 || cookies[at - 1] == ' ' || cookies[at - 1] == ';';
+      bool ends = at + want.size() == cookies.size() || cookies[at + want.size()] == ';';
+      if (starts && ends) return true;
+    }
+    return false;
   }
 
   nlohmann::json assets_json() {
@@ -283,6 +325,14 @@ class ServiceImpl final : public Service {
       out += fmt::format("hrflow_records_per_second{{asset=\"{}\"}} {:.1f}\n", prom_escape(asset),
                          m.busy_ms > 0 ? m.rows * 1000.0 / m.busy_ms : 0.0);
     }
+    if (config_.get_bool("serve.sink")) {
+      out += "# HELP hrflow_sink_up 1 while the sink service of hrflow serve is running.\n"
+             "# TYPE hrflow_sink_up gauge\n";
+      out += fmt::format("hrflow_sink_up {}\n", sink_up_.load() ? 1 : 0);
+      out += "# HELP hrflow_sink_records_total Records the sink service wrote to the lake since start.\n"
+             "# TYPE hrflow_sink_records_total counter\n";
+      out += fmt::format("hrflow_sink_records_total {}\n", sink_records_.load());
+    }
     out += pipeline_->metrics();
     return out;
   }
@@ -307,7 +357,10 @@ class ServiceImpl final : public Service {
       }
       return httplib::Server::HandlerResponse::Unhandled;
     });
-    http_.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+    http_.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      if (!options_.token.empty() && req.has_param("token") && req.get_param_value("token") == options_.token) {
+        res.set_header("Set-Cookie", "hrflow_token=" + options_.token + "; Path=/; HttpOnly; SameSite=Strict");
+      }
       res.set_header("X-Content-Type-Options", "nosniff");
       res.set_header("Cache-Control", "no-store");
     });
@@ -357,6 +410,7 @@ class ServiceImpl final : public Service {
       cv_.notify_all();
       json_reply(res, {{"planned", planned}, {"requested_ms", SystemClock::instance().now_ms()}});
     });
+    if (dashboard_) dashboard_->mount(http_);
     http_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(metrics_text(), "text/plain; version=0.0.4");
     });
@@ -375,10 +429,13 @@ class ServiceImpl final : public Service {
   StateLayout layout_;
   std::unique_ptr<db::Database> db_;
   std::unique_ptr<Pipeline> pipeline_;
+  std::unique_ptr<query::Dashboard> dashboard_;
   std::unique_ptr<AutomationEngine> engine_;
   std::unique_ptr<RunHistory> history_;
   httplib::Server http_;
-  std::thread http_thread_, worker_, loop_;
+  std::thread http_thread_, worker_, loop_, sink_;
+  std::atomic<bool> sink_stop_{false}, sink_up_{false};
+  std::atomic<uint64_t> sink_records_{0};
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Launch> queue_;

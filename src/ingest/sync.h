@@ -1,0 +1,38 @@
+// `hrflow sync` as a library call: load what is new from the lake and/or PostgreSQL (CDC) into the
+// warehouse's raw schema. The CLI (`hrflow sync`) and `hrflow serve` (materializing raw.* assets) share
+// this one code path.
+//
+// Lifecycle: one call per sync; it returns when the selected sources are caught up (or, with `follow`,
+// when stop_requested()). Not thread-safe with respect to the warehouse: one writer at a time.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "common/config.h"
+#include "common/duckdb.h"
+#include "common/status.h"
+
+namespace hrflow::ingest {
+
+enum class SyncSource { kBoth, kLake, kOltp };
+
+struct SyncRequest {
+  SyncSource source = SyncSource::kBoth;
+  bool follow = false;      // oltp: keep streaming changes until stopped
+  bool resnapshot = false;  // oltp: drop the slot and copy the tables again
+  bool progress = true;     // progress lines on stderr
+};
+
+struct SyncResult {
+  uint64_t lake_rows = 0;   // rows loaded from lake files
+  uint64_t oltp_rows = 0;   // snapshot rows + changes
+  uint64_t rows() const { return lake_rows + oltp_rows; }
+};
+
+// `log` receives the summary lines (what was loaded, what was skipped), one call per line.
+Result<SyncResult> sync(const Config& config, db::Database& warehouse, const SyncRequest& request,
+                        const std::function<void(const std::string&)>& log);
+
+}  // namespace hrflow::ingest
