@@ -6,6 +6,7 @@
 
 #include "common/state.h"
 #include "ingest/sync.h"
+#include "serve/client.h"
 
 namespace hrflow::ingest {
 namespace {
@@ -18,6 +19,18 @@ struct SyncOptions {
 
 int run_sync(const Config& config, SyncSource source, const SyncOptions& so) {
   install_stop_handlers();
+  // While `hrflow serve` owns the warehouse, it runs the sync (it also keeps raw fresh by itself).
+  if (auto serve = serve::find_running_serve(config)) {
+    if (so.follow || so.resnapshot) {
+      std::fprintf(stderr, "hrflow sync: hrflow serve (pid %d) owns the warehouse and syncs by itself; "
+                           "%s needs it stopped first\n", serve->pid, so.follow ? "--follow" : "--resnapshot");
+      return kExitFailure;
+    }
+    std::vector<std::string> assets;
+    if (source != SyncSource::kOltp) assets.push_back("raw.heart_rate_stream");
+    if (source != SyncSource::kLake) assets.insert(assets.end(), {"raw.users", "raw.activities"});
+    return serve::handoff_materialize(*serve, assets, false);
+  }
   auto warehouse = open_warehouse(config);
   if (!warehouse.ok()) return report_error(warehouse.error());
   SyncRequest request{source, so.follow, so.resnapshot, !so.quiet};

@@ -26,7 +26,8 @@ namespace {
 std::vector<AssetSpec> raw_assets() {
   AutomationPolicy eager;
   eager.eager = true;
-  AutomationPolicy cdc;  // PostgreSQL changes are polled every minute
+  AutomationPolicy cdc;  // PostgreSQL changes are polled every minute (and at once when never synced)
+  cdc.eager = true;
   cdc.cron = *CronSchedule::parse("* * * * *");
   return {
       {"lake", AssetGroup::kLake, {}, {}, true, "heart-rate readings in the lake, written by the sink"},

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "common/state.h"
+#include "serve/client.h"
 #include "transform/project.h"
 #include "transform/runner.h"
 
@@ -57,9 +58,37 @@ Result<std::unique_ptr<Project>> open_project(const CliContext& ctx, const Opts&
 
 fs::path target_dir(const CliContext& ctx) { return StateLayout::from(ctx.config).state_dir / "target"; }
 
+// `hrflow build` while `hrflow serve` owns the warehouse: serve builds the selected models and seeds
+// (each with its data tests) and this command waits for the runs and reports them.
+int handoff_build(const serve::ServeEndpoint& serve, const Project& project, const Opts& o) {
+  if (o.full_refresh || o.fail_fast || o.store_failures || !o.vars.empty()) {
+    std::fprintf(stderr, "hrflow build: hrflow serve (pid %d) owns the warehouse and builds for you, but only "
+                         "plain selections; stop it for --full-refresh, --fail-fast, --store-failures or --vars\n",
+                 serve.pid);
+    return kExitFailure;
+  }
+  auto chosen = select_nodes(project, o.select, o.exclude, false);
+  if (!chosen.ok()) return report_error(chosen.error());
+  std::vector<std::string> assets;
+  for (const auto& id : project.topological_order()) {
+    const Node* n = project.find(id);
+    if (!chosen->count(id) || (n->type != NodeType::kModel && n->type != NodeType::kSeed)) continue;
+    if (n->materialized() == "ephemeral") continue;
+    assets.push_back(n->schema() + "." + n->alias());
+  }
+  if (assets.empty()) {
+    std::printf("nothing selected to build\n");
+    return kExitOk;
+  }
+  return serve::handoff_materialize(serve, assets, false);
+}
+
 int run_command(CliContext& ctx, const Opts& o, Command command) {
   auto project = open_project(ctx, o);
   if (!project.ok()) return report_error(project.error());
+  if (command == Command::kBuild) {
+    if (auto serve = serve::find_running_serve(ctx.config)) return handoff_build(*serve, **project, o);
+  }
   auto database = open_warehouse(ctx.config);
   if (!database.ok()) return report_error(database.error());
   auto conn = db::Connection::connect(*database);
