@@ -79,7 +79,18 @@ Result<PostgresServer> PostgresServer::start(const PostgresServerOptions& option
     auto r = pg_tool({(postgres_bin_dir() / "initdb").string(), "-D", o.data_dir.string(), "-U", "postgres",
                       "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"});
     if (!r.ok()) return r.error().with_context("initdb");
-    if (r->exit_code != 0) return io_error("initdb failed in '{}':\n{}", o.data_dir.string(), r->output);
+    if (r->exit_code != 0) {
+      // Run as root, the server runs as the postgres user, which must be able to enter every parent
+      // directory (a private 0700 home or mktemp -d is the usual culprit).
+      std::string hint = r->output.find("Permission denied") != std::string::npos
+                             ? "\nThe server runs as the postgres system user, which cannot enter a parent directory of "
+                               "the data directory: allow it (chmod o+x on each parent) or set state_dir to a "
+                               "directory it can reach."
+                             : "";
+      Error e = io_error("initdb failed in '{}':\n{}{}", o.data_dir.string(), r->output, hint);
+      e.retriable = hint.empty();  // a permission problem does not go away by itself
+      return e;
+    }
     // Settings for CDC and for a small, private, loopback-only server.
     std::ofstream conf(o.data_dir / "postgresql.auto.conf", std::ios::app);
     conf << "wal_level = logical\nmax_replication_slots = 10\nmax_wal_senders = 10\n"
