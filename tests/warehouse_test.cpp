@@ -8,6 +8,7 @@
 #include <ctime>
 #include <fstream>
 
+#include "common/civil_time.h"
 #include "common/duckdb.h"
 #include "oltp/pg.h"
 #include "support/fixtures.h"
@@ -16,15 +17,6 @@ namespace hrflow::testing {
 namespace {
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-std::string utc(int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
-}
 
 int64_t scalar_int(db::Connection& conn, const std::string& sql) {
   auto r = conn.scalar(sql);
@@ -46,9 +38,9 @@ class WarehouseTest : public ::testing::Test {
     std::ifstream(dir_->path() / ".hrflow" / "demo" / "period") >> from >> to;
     ASSERT_GT(to, from);
     const int64_t end = to + 12 * 3600;
-    run({"oltp", "mutate", "--from", utc(to + 1), "--to", utc(end), "--rate", "120"});
+    run({"oltp", "mutate", "--from", format_utc(to + 1), "--to", format_utc(end), "--rate", "120"});
     run({"sync", "oltp"});
-    run({"produce", "--from", utc(to), "--to", utc(end)});
+    run({"produce", "--from", format_utc(to), "--to", format_utc(end)});
     run({"sink", "--once"});
     run({"sync"});
     run({"build"});

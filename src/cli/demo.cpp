@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <fstream>
 #include <map>
 #include <set>
@@ -14,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "common/civil_time.h"
 #include "common/state.h"
 #include "common/subprocess.h"
 
@@ -32,15 +32,6 @@ struct Step {
   std::string title;  // what the user reads
   std::vector<std::string> args;
 };
-
-std::string utc_date_time(int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
-}
 
 std::string self_exe() {
   char buf[4096];
@@ -104,8 +95,8 @@ int run_demo(const Config& config, const DemoOptions& o) {
   auto dir = layout.state_dir / "demo";
   std::filesystem::create_directories(dir);
   Period period = demo_period(dir, o.days);
-  std::string from = utc_date_time(period.from), to = utc_date_time(period.to);
-  std::string before = utc_date_time(period.from - 86400);
+  std::string from = format_utc(period.from), to = format_utc(period.to);
+  std::string before = format_utc(period.from - 86400);
   std::printf("hrflow demo: %d users, readings from %s to %s UTC, state under %s\n", o.users, from.c_str(),
               to.c_str(), layout.state_dir.c_str());
 

@@ -5,30 +5,10 @@
 
 #include <fmt/format.h>
 
+#include "common/civil_time.h"
+
 namespace hrflow::lake {
 namespace {
-
-// Days since 1970-01-01 -> civil date (Howard Hinnant's algorithm), avoiding gmtime for speed.
-void civil_from_days(int64_t z, int& y, int& m, int& d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-  m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-  y = static_cast<int>(yoe + era * 400 + (m <= 2));
-}
-
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
 
 // Consume `literal` from the front of `s`.
 bool eat(std::string_view& s, std::string_view literal) {
@@ -73,7 +53,8 @@ std::string errors_prefix(std::string_view topic) { return fmt::format("errors/{
 std::string format_key(const FileKey& k) {
   std::string name = fmt::format("{}+{}+{:010d}{}", k.topic, k.partition, k.start_offset, extension(k.compression));
   if (k.error_file) return fmt::format("errors/{}/partition={}/{}", k.topic, k.partition, name);
-  int y = 0, m = 0, d = 0;
+  int y = 0;
+  unsigned m = 0, d = 0;
   int64_t days = k.hour_epoch >= 0 ? k.hour_epoch / 24 : -((-k.hour_epoch + 23) / 24);
   civil_from_days(days, y, m, d);
   int hour = static_cast<int>(k.hour_epoch - days * 24);

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common/civil_time.h"
 #include "oltp/random.h"
 #include "oltp/reference_data.h"
 
@@ -68,9 +69,6 @@ const City* city_of_address(const CountryData& country, std::string_view address
 // "2025-03-01 12:00:00" (UTC) and back.
 std::string format_timestamp(int64_t epoch_s);
 Result<int64_t> parse_timestamp(std::string_view text);  // also accepts "2025-03-01" and a 'T' separator
-// Days since 1970-01-01 of a civil date, and back.
-int64_t days_from_civil(int y, unsigned m, unsigned d);
-void civil_from_days(int64_t z, int& y, unsigned& m, unsigned& d);
 
 // Append `row` as one line of PostgreSQL's COPY text format (columns in users table order).
 void append_copy_line(std::string& out, const UserRow& row);

@@ -1,9 +1,9 @@
 #include "serve/automation.h"
 
 #include <algorithm>
-#include <ctime>
 #include <functional>
 
+#include "common/civil_time.h"
 #include "common/config.h"
 
 namespace hrflow::serve {
@@ -12,14 +12,7 @@ namespace {
 
 constexpr size_t kHistoryLimit = 256;
 
-std::string clock_time(int64_t ms) {
-  std::time_t s = ms / 1000;
-  std::tm tm{};
-  gmtime_r(&s, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf;
-}
+std::string clock_time(int64_t ms) { return format_utc(ms / 1000) + " UTC"; }
 
 Result<CronSchedule> cron_in_zone(const std::string& expr, const std::string& zone) {
   HRFLOW_ASSIGN_OR_RETURN(auto tz, TimeZone::load(zone.empty() ? "UTC" : zone));

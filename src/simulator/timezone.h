@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/civil_time.h"
+
 namespace hrflow::sim {
 
 enum class DstRule : uint8_t { kNone, kEu, kUs, kAuSouth };
@@ -30,9 +32,7 @@ struct Zone {
 // The zone of a home in `country_code` (ISO alpha-2) at latitude/longitude.
 Zone zone_for(std::string_view country_code, double latitude, double longitude);
 
-// Days since 1970-01-01 of a civil date, and back; weekday 0 = Monday.
-int64_t days_from_civil(int y, unsigned m, unsigned d);
-void civil_from_days(int64_t days, int& y, unsigned& m, unsigned& d);
+// Days since 1970-01-01 of a civil date, and back (common/civil_time.h); weekday 0 = Monday.
 inline int weekday_of_days(int64_t days) { return static_cast<int>(((days % 7) + 7 + 3) % 7); }
 
 }  // namespace hrflow::sim
