@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/json_text.h"
+
 namespace hrflow::ingest {
 
 // `_airbyte_meta` of a record read without remarks.
@@ -30,8 +32,5 @@ class UuidGenerator {
  private:
   std::mt19937_64 rng_;
 };
-
-// Append `s` to `out` as a JSON string literal (quotes and escapes).
-void append_json_string(std::string& out, std::string_view s);
 
 }  // namespace hrflow::ingest

@@ -1,5 +1,7 @@
 #include "lake/sink.h"
 
+#include "common/json_text.h"
+
 #include <openssl/evp.h>
 #include <simdjson.h>
 #include <zlib.h>
@@ -14,23 +16,6 @@ namespace {
 
 constexpr int64_t kErrorBucket = std::numeric_limits<int64_t>::min();
 constexpr int64_t kMaxTimestamp = 253402300799;  // 9999-12-31T23:59:59Z
-
-void append_json_string(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) out += fmt::format("\\u{:04x}", c);
-        else out.push_back(static_cast<char>(c));
-    }
-  }
-  out.push_back('"');
-}
 
 std::string base64(std::string_view s) {
   std::string out(4 * ((s.size() + 2) / 3) + 1, '\0');
