@@ -1,7 +1,7 @@
 -- The dashboard's queries (no filter set) written for PostgreSQL, over the same star schema as the
 -- DuckDB warehouse: the peer tool of bench/dashboard.sh. Same semantics as the compiled semantic
--- layer (`build/src/query/dashboard_bench sql NAME` prints those); local time with PostgreSQL's own
--- time-zone conversion. One query per "-- name:" block.
+-- layer (`build/src/query/dashboard_bench sql NAME` prints those); local time in each user's zone
+-- (dim_users.time_zone) with PostgreSQL's own time-zone conversion. One query per "-- name:" block.
 
 -- name: tiles
 SELECT count(*) AS readings, count(DISTINCT u.user_id) AS users, count(DISTINCT u.address_country_code) AS countries,
@@ -55,13 +55,13 @@ JOIN dim_dates d ON d.date_day = f.event_date LEFT JOIN country_regions c ON c.a
 GROUP BY 1, 2 ORDER BY 1, 2;
 
 -- name: q3_hour
-SELECT c.subregion, extract(hour FROM (f.event_datetime AT TIME ZONE 'UTC') AT TIME ZONE coalesce(c.time_zone, 'UTC')) AS local_hour,
+SELECT c.subregion, extract(hour FROM (f.event_datetime AT TIME ZONE 'UTC') AT TIME ZONE coalesce(u.time_zone, 'UTC')) AS local_hour,
        a.activity_name, 10 * count(DISTINCT (f.user_key, floor(extract(epoch FROM f.event_datetime) / 600)))
 FROM fct_heart_rates f JOIN dim_users u ON u.user_key = f.user_key JOIN dim_activities a ON a.activity_key = f.activity_key
 LEFT JOIN country_regions c ON c.alpha2 = u.address_country_code GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
 
 -- name: q3_weekday
-SELECT extract(isodow FROM (f.event_datetime AT TIME ZONE 'UTC') AT TIME ZONE coalesce(c.time_zone, 'UTC')) AS local_weekday,
+SELECT extract(isodow FROM (f.event_datetime AT TIME ZONE 'UTC') AT TIME ZONE coalesce(u.time_zone, 'UTC')) AS local_weekday,
        a.activity_name, 10 * count(DISTINCT (f.user_key, floor(extract(epoch FROM f.event_datetime) / 600)))
 FROM fct_heart_rates f JOIN dim_users u ON u.user_key = f.user_key JOIN dim_activities a ON a.activity_key = f.activity_key
 LEFT JOIN country_regions c ON c.alpha2 = u.address_country_code

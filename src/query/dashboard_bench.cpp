@@ -133,7 +133,7 @@ int main(int argc, char** argv) {
     ::chmod((work / "csv").c_str(), 0777);
     const std::vector<std::pair<std::string, std::string>> tables = {
         {"fct_heart_rates", "SELECT user_key, activity_key, event_date, event_time, event_datetime, heart_rate FROM serving.fct_heart_rates"},
-        {"dim_users", "SELECT user_key, user_id, date_of_birth, sex, blood_type, race, address_country_code, address_country_name FROM serving.dim_users"},
+        {"dim_users", "SELECT user_key, user_id, date_of_birth, sex, blood_type, race, address_country_code, address_country_name, time_zone FROM serving.dim_users"},
         {"dim_activities", "SELECT activity_key, activity_id, activity_name FROM serving.dim_activities"},
         {"dim_dates", "SELECT date_day, month_of_year, iso_week_of_year, year_number FROM serving.dim_dates"},
         {"country_regions", "SELECT * FROM staging.country_regions"}};
@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
         "CREATE TABLE IF NOT EXISTS fct_heart_rates (user_key text, activity_key text, event_date date, event_time time,"
         " event_datetime timestamp, heart_rate bigint);"
         "CREATE TABLE IF NOT EXISTS dim_users (user_key text PRIMARY KEY, user_id bigint, date_of_birth date, sex text,"
-        " blood_type text, race text, address_country_code text, address_country_name text);"
+        " blood_type text, race text, address_country_code text, address_country_name text, time_zone text);"
         "CREATE TABLE IF NOT EXISTS dim_activities (activity_key text PRIMARY KEY, activity_id bigint, activity_name text);"
         "CREATE TABLE IF NOT EXISTS dim_dates (date_day date PRIMARY KEY, month_of_year int, iso_week_of_year int, year_number int);"
         "CREATE TABLE IF NOT EXISTS country_regions (alpha2 text PRIMARY KEY, \"numeric\" text, name text, region text,"

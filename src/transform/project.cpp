@@ -336,7 +336,6 @@ void install_static_globals(Environment& env) {
        })},
       {"dispatch", fn_error("adapter.dispatch() is not supported: call the macro directly")},
       {"get_columns_in_relation", fn_error("adapter.get_columns_in_relation() is not supported: select from information_schema.columns in SQL")}}));
-  env.set_global("run_query", fn_error("run_query() is not supported: hrflow compiles without querying the warehouse; compute the value in SQL (a subquery or CTE)"));
   env.set_global("statement", fn_error("statement blocks are not supported: compute the value in SQL"));
   env.set_global("modules", Value::object("modules", {}));
   auto surrogate_key = Value::func([](const CallArgs& a) -> Result<Value> {
@@ -797,6 +796,12 @@ void Project::install_context(const Node& node, bool parsing, bool incremental, 
     }
     if (a.positional.size() > 1) return a.positional[1];
     return invalid_argument("required var '{}' is not set: pass --vars '{{{}: ...}}' or add it under vars: in {}", name, name, project_file_);
+  }));
+  env_.set_global("run_query", Value::func([this, parsing](const CallArgs& a) -> Result<Value> {
+    if (a.positional.empty()) return invalid_argument("run_query() needs the SQL to run: run_query('select max(ts) from ' ~ this)");
+    if (parsing) return Value::none();  // dbt's run_query returns none until `execute`
+    if (!query_) return invalid_argument("run_query() needs the warehouse, which this command does not open");
+    return query_(to_display(a.positional[0]));
   }));
   env_.set_global("is_incremental", Value::func([incremental](const CallArgs&) -> Result<Value> { return Value::boolean(incremental); }));
   env_.set_global("target", Value::object("hrflow", {{"name", Value::str("hrflow")}, {"schema", Value::str("main")},

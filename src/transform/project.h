@@ -9,6 +9,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -94,6 +95,11 @@ class Project {
   // Ephemeral models it refs are injected as CTEs.
   Result<std::string> compile(const Node& node, bool incremental);
   Environment& environment() { return env_; }
+  // What run_query(sql) in a template calls while compiling (not while parsing, where it returns
+  // none, as dbt's does before `execute`): the Runner answers it from the warehouse, as a table value
+  // with `rows`, `columns` (each with `name` and `values()`) and `column_names`.
+  using QueryFunction = std::function<Result<Value>(const std::string& sql)>;
+  void set_query_function(QueryFunction f) { query_ = std::move(f); }
   // Where compiled SQL and results go: {state_dir}/target.
   std::filesystem::path target_dir;
 
@@ -127,6 +133,7 @@ class Project {
   std::map<std::string, std::vector<std::string>> children_;
   std::vector<std::string> order_;
   Environment env_;
+  QueryFunction query_;
 };
 
 // Parse `--vars` text (a YAML mapping, e.g. "{start: 2024-01-01, n: 3}").

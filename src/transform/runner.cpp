@@ -5,7 +5,9 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include "common/clock.h"
@@ -278,7 +280,86 @@ std::string quoted_list(const std::vector<std::string>& cols, const std::string&
   for (size_t k = 0; k < cols.size(); ++k) out += (k ? ", " : "") + prefix + quote_identifier(cols[k]);
   return out;
 }
+
+// For delete+insert and merge: " and DBT_INTERNAL_DEST.k between <min> and <max>" for each key column
+// with an ordered scalar type and no NULL among the new rows, as literals, so that the statement skips
+// the target's row groups outside the new rows' range (DuckDB prunes on constants, not on subqueries).
+// nullopt when there are no new rows.
+Result<std::optional<std::string>> key_range_predicates(db::Connection& conn, const std::string& tmp,
+                                                         const std::vector<std::string>& keys, const std::string& dest) {
+  std::string select = "count(*)";
+  for (const auto& k : keys) {
+    const std::string q = quote_identifier(k);
+    select += fmt::format(", count({0}), typeof(min({0})), cast(min({0}) as varchar), cast(max({0}) as varchar)", q);
+  }
+  HRFLOW_ASSIGN_OR_RETURN(auto res, conn.query(fmt::format("select {} from {}", select, tmp)));
+  const int64_t rows = res.get_int64(0, 0).value_or(0);
+  if (rows == 0) return std::optional<std::string>();
+  static const std::set<std::string> kOrdered = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
+                                                 "USMALLINT", "UINTEGER", "UBIGINT", "DATE", "TIME", "TIMESTAMP",
+                                                 "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"};
+  std::string out;
+  for (size_t k = 0; k < keys.size(); ++k) {
+    const uint64_t c = 1 + 4 * k;
+    auto type = res.get_string(0, c + 1);
+    if (res.get_int64(0, c).value_or(0) != rows || !type || !kOrdered.count(*type)) continue;
+    out += fmt::format(" and {}.{} between cast({} as {}) and cast({} as {})", dest, quote_identifier(keys[k]),
+                       quote_literal(res.get_string(0, c + 2).value_or("")), *type,
+                       quote_literal(res.get_string(0, c + 3).value_or("")), *type);
+  }
+  return std::optional<std::string>(out);
+}
+
+// run_query()'s answer as a template value shaped like dbt's (agate) table: rows[i][j],
+// columns[j].name / .values(), column_names. Numbers and booleans keep their type; NULL is none;
+// everything else (timestamps, dates, text) is its text, ready to quote into SQL.
+Result<Value> query_value(db::Connection& conn, const std::string& sql) {
+  HRFLOW_ASSIGN_OR_RETURN(auto res, conn.query(sql));
+  const uint64_t ncols = res.column_count(), nrows = res.row_count();
+  std::vector<duckdb_type> types;
+  for (uint64_t c = 0; c < ncols; ++c) types.push_back(duckdb_column_type(res.raw(), c));
+  auto cell = [&](uint64_t row, uint64_t col) -> Value {
+    if (res.is_null(row, col)) return Value::none();
+    switch (types[col]) {
+      case DUCKDB_TYPE_BOOLEAN: return Value::boolean(res.get_int64(row, col).value_or(0) != 0);
+      case DUCKDB_TYPE_TINYINT: case DUCKDB_TYPE_SMALLINT: case DUCKDB_TYPE_INTEGER: case DUCKDB_TYPE_BIGINT:
+      case DUCKDB_TYPE_UTINYINT: case DUCKDB_TYPE_USMALLINT: case DUCKDB_TYPE_UINTEGER:
+        return Value::integer(res.get_int64(row, col).value_or(0));
+      case DUCKDB_TYPE_FLOAT: case DUCKDB_TYPE_DOUBLE: case DUCKDB_TYPE_DECIMAL:
+        return Value::number(res.get_double(row, col).value_or(0));
+      default: return Value::str(res.get_string(row, col).value_or(""));
+    }
+  };
+  List rows, names;
+  for (uint64_t r = 0; r < nrows; ++r) {
+    List row;
+    for (uint64_t c = 0; c < ncols; ++c) row.push_back(cell(r, c));
+    rows.push_back(Value::of_list(std::move(row)));
+  }
+  List columns;
+  for (uint64_t c = 0; c < ncols; ++c) {
+    List values;
+    for (uint64_t r = 0; r < nrows; ++r) values.push_back(cell(r, c));
+    auto shared = std::make_shared<List>(std::move(values));
+    names.push_back(Value::str(res.column_name(c)));
+    columns.push_back(Value::object(res.column_name(c), {{"name", Value::str(res.column_name(c))},
+                                                         {"values", Value::func([shared](const CallArgs&) -> Result<Value> {
+                                                            return Value::of_list(*shared);
+                                                          })}}));
+  }
+  return Value::object(fmt::format("<table of {} rows>", nrows), {{"rows", Value::of_list(std::move(rows))},
+                                                                  {"columns", Value::of_list(std::move(columns))},
+                                                                  {"column_names", Value::of_list(std::move(names))}});
+}
 }  // namespace
+
+Runner::Runner(Project& project, db::Connection& conn, std::filesystem::path target_dir)
+    : project_(project), conn_(conn), target_dir_(std::move(target_dir)) {
+  project_.set_query_function([this](const std::string& sql) { return query_value(conn_, sql); });
+}
+
+Runner::~Runner() { project_.set_query_function(nullptr); }
+
 
 Status Runner::materialize(const Node& node, const std::string& sql, const RunOptions& options, NodeResult& r) {
   const std::string schema = node.schema(), name = node.alias();
@@ -341,13 +422,22 @@ Status Runner::materialize(const Node& node, const std::string& sql, const RunOp
     if (std::find(new_cols.begin(), new_cols.end(), k) == new_cols.end())
       return invalid_argument("{}: unique_key column '{}' is not in the model's output", node.path, k);
   }
+  // The target is aliased DBT_INTERNAL_DEST, as in dbt, so incremental_predicates written for dbt work.
+  const std::string dest = "DBT_INTERNAL_DEST";
   std::string key_match;
   for (size_t k = 0; k < keys.size(); ++k) {
-    key_match += fmt::format("{}s.{} is not distinct from {}.{}", k ? " and " : "", quote_identifier(keys[k]), target, quote_identifier(keys[k]));
+    key_match += fmt::format("{}s.{} is not distinct from {}.{}", k ? " and " : "", quote_identifier(keys[k]), dest, quote_identifier(keys[k]));
   }
+  HRFLOW_ASSIGN_OR_RETURN(auto pruning, key_range_predicates(conn_, tmp, keys, dest));
+  if (!pruning) {  // no new rows: nothing to replace or add
+    r.rows_affected = 0;
+    HRFLOW_TRY(conn_.execute("drop table " + tmp));
+    return tx.commit();
+  }
+  for (const auto& p : node.cfg_list("incremental_predicates")) *pruning += " and (" + p + ")";
   int64_t affected = 0;
   if (strategy == "delete+insert") {
-    HRFLOW_TRY(conn_.execute(fmt::format("delete from {} where exists (select 1 from {} s where {})", target, tmp, key_match)));
+    HRFLOW_TRY(conn_.execute(fmt::format("delete from {} as {} where exists (select 1 from {} s where {}){}", target, dest, tmp, key_match, *pruning)));
   } else if (strategy == "merge") {
     std::string sets;
     for (const auto& c : cols) {
@@ -355,12 +445,12 @@ Status Runner::materialize(const Node& node, const std::string& sql, const RunOp
       sets += fmt::format("{}{} = s.{}", sets.empty() ? "" : ", ", quote_identifier(c), quote_identifier(c));
     }
     if (!sets.empty()) {
-      HRFLOW_ASSIGN_OR_RETURN(auto up, conn_.query(fmt::format("update {} set {} from {} s where {}", target, sets, tmp, key_match)));
+      HRFLOW_ASSIGN_OR_RETURN(auto up, conn_.query(fmt::format("update {} as {} set {} from {} s where {}{}", target, dest, sets, tmp, key_match, *pruning)));
       if (up.row_count() > 0) affected += up.get_int64(0, 0).value_or(0);
     }
     HRFLOW_ASSIGN_OR_RETURN(auto ins, conn_.query(fmt::format(
-        "insert into {} ({}) select {} from {} s where not exists (select 1 from {} where {})", target, quoted_list(cols),
-        quoted_list(cols, "s."), tmp, target, key_match)));
+        "insert into {} ({}) select {} from {} s where not exists (select 1 from {} as {} where {}{})", target, quoted_list(cols),
+        quoted_list(cols, "s."), tmp, target, dest, key_match, *pruning)));
     if (ins.row_count() > 0) affected += ins.get_int64(0, 0).value_or(0);
     r.rows_affected = affected;
     HRFLOW_TRY(conn_.execute("drop table " + tmp));

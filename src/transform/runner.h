@@ -47,8 +47,9 @@ Result<std::set<std::string>> select_nodes(const Project& project, const std::ve
 
 class Runner {
  public:
-  Runner(Project& project, db::Connection& conn, std::filesystem::path target_dir)
-      : project_(project), conn_(conn), target_dir_(std::move(target_dir)) {}
+  // Answers the project's run_query() from `conn` while the Runner lives.
+  Runner(Project& project, db::Connection& conn, std::filesystem::path target_dir);
+  ~Runner();
 
   // Execute a command; returns the per-node results (also written to target/run_results.json).
   // The Status is an error only when nothing could run (bad selector, unwritable target dir).

@@ -6,6 +6,10 @@
 with days as (
     select cast(range as date) as date_day
     from range(date '1900-01-01', date '2100-01-01', interval 1 day)
+    {% if is_incremental() %}
+    -- built once: later builds add only missing days, found before any column is computed
+    where cast(range as date) not in (select date_day from {{ this }})
+    {% endif %}
 ),
 
 parts as (
@@ -81,7 +85,4 @@ select
     year_start_date,
     year_end_date
 from parts
-{% if is_incremental() %}
-where date_day not in (select date_day from {{ this }})
-{% endif %}
 order by date_day

@@ -2,41 +2,89 @@
 -- statistics of its session: a run of one user's readings of one activity with no gap longer than
 -- var('session_gap_minutes'). previous_heart_rate is the session's previous reading (NULL first).
 --
--- Incremental: a build re-reads only readings from var('late_reading_lookback_hours') before the newest
--- reading already in the table (plus one day, so sessions that began before that point are read whole),
--- recomputes every session touching that window, and replaces those sessions' rows (delete+insert on
--- the reading key). Readings arriving late within the lookback therefore land in the right session with
--- the right statistics, and the result equals a full rebuild. Rows are written in event_date order so
--- date-range queries skip data (DuckDB zone maps).
+-- Incremental: the cutoff is var('late_reading_lookback_hours') before the newest reading already in
+-- the table. A build recomputes every session reaching past the cutoff, reading each user's readings
+-- from the start of their last session before it (a day before it at most), and writes the rows that
+-- are new or changed (delete+insert on the reading key). Readings arriving late within the lookback
+-- therefore land in the right session with the right statistics, and the result equals a full
+-- rebuild. The bounds are found first (run_query) and used as literals, so every scan skips the row
+-- groups before them. Rows are written in event_date order so date-range queries skip data (DuckDB
+-- zone maps).
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key=['user_key', 'activity_key', 'event_datetime']
 ) }}
 
+{% if is_incremental() and execute %}
+{%- set newest = run_query("select cast(t as varchar), cast(epoch(t) as bigint) from (select max(event_datetime) - interval '"
+                           ~ var('late_reading_lookback_hours') ~ " hours' as t from " ~ this ~ ")").rows[0] -%}
+{%- set cutoff = "timestamp '" ~ (newest[0] or '1970-01-01 00:00:00') ~ "'" -%}
+{%- set cutoff_epoch = newest[1] or 0 -%}
+{%- set read_from = run_query("select cast(epoch(coalesce(min(session_start), " ~ cutoff ~ ")) as bigint) from ("
+                              ~ user_session_starts(cutoff) ~ ")").rows[0][0] -%}
+{% endif %}
+
 with
-{% if is_incremental() %}
-bounds as (
-    select coalesce(max(event_datetime), timestamp '1970-01-01')
-           - interval '{{ var("late_reading_lookback_hours") }} hours' as cutoff
-    from {{ this }}
+{% if is_incremental() and execute %}
+-- Each user's last session start at or before the cutoff.
+session_starts as (
+    {{ user_session_starts(cutoff) }}
+),
+
+-- The table's readings from the cutoff on, and the staged ones: a staged reading the table lacks (or
+-- holds otherwise) is new. Only users with new readings are rebuilt, from the start of the session
+-- their first new reading joins.
+placed_since_cutoff as (
+    select u.user_id, cast(epoch(f.event_datetime) as bigint) as "timestamp", a.activity_id, f.heart_rate,
+           f.event_datetime, f.previous_heart_rate
+    from {{ this }} f
+    join {{ ref('dim_users') }} u on u.user_key = f.user_key
+    join {{ ref('dim_activities') }} a on a.activity_key = f.activity_key
+    where f.event_datetime >= {{ cutoff }}
+),
+
+first_new as (
+    select user_id, min("timestamp") as first_new
+    from (
+        select user_id, "timestamp", activity_id, heart_rate
+        from {{ ref('stg_heart_rates') }}
+        where "timestamp" >= {{ cutoff_epoch }}
+        except
+        select user_id, "timestamp", activity_id, heart_rate from placed_since_cutoff
+    )
+    group by user_id
+),
+
+rebuild_from as (
+    select
+        n.user_id,
+        coalesce(max(p.event_datetime) filter (where p.previous_heart_rate is null and p."timestamp" <= n.first_new),
+                 any_value(s.session_start),
+                 {{ cutoff }}) as session_start
+    from first_new n
+    left join session_starts s on s.user_id = n.user_id
+    left join placed_since_cutoff p on p.user_id = n.user_id
+    group by n.user_id, n.first_new
 ),
 {% endif %}
 
+-- one reading per user and second: of several deliveries the last extracted counts, once
 readings as (
-    select
+    select distinct on (user_id, "timestamp")
         user_id,
         activity_id,
         heart_rate,
         latitude,
         longitude,
         make_timestamp(cast("timestamp" as bigint) * 1000000) as event_datetime
-    from {{ ref('stg_heart_rates') }}
-    {% if is_incremental() %}
-    where "timestamp" >= (select epoch(cutoff) - 86400 from bounds)
+    from {{ ref('stg_heart_rates') }} h
+    {% if is_incremental() and execute %}
+    join rebuild_from b using (user_id)
+    where h."timestamp" >= {{ read_from }}
+      and h."timestamp" >= epoch(b.session_start)
     {% endif %}
-    -- one reading per user and second: a duplicate delivery must not count twice
-    qualify row_number() over (partition by user_id, "timestamp" order by extracted_at desc, activity_id) = 1
+    order by user_id, "timestamp", extracted_at desc, activity_id
 ),
 
 flagged as (
@@ -48,7 +96,8 @@ flagged as (
             when event_datetime - lag(event_datetime) over by_user
                  > interval '{{ var("session_gap_minutes") }} minutes' then 1
             else 0
-        end as starts_session
+        end as starts_session,
+        lag(heart_rate) over by_user as prior_heart_rate
     from readings
     window by_user as (partition by user_id order by event_datetime)
 ),
@@ -64,38 +113,54 @@ sessions as (
 with_stats as (
     select
         *,
-        lag(heart_rate) over (partition by user_id, session_number order by event_datetime) as previous_heart_rate,
+        case when starts_session = 1 then null else prior_heart_rate end as previous_heart_rate,
         max(heart_rate) over session as max_heart_rate,
         min(heart_rate) over session as min_heart_rate,
         round(avg(heart_rate) over session, 2) as avg_heart_rate,
         max(event_datetime) over session as session_end
     from sessions
     window session as (partition by user_id, session_number)
+),
+
+placed as (
+    select
+        u.user_key,
+        a.activity_key,
+        cast(r.event_datetime as date) as event_date,
+        cast(r.event_datetime as time) as event_time,
+        r.event_datetime,
+        r.heart_rate,
+        r.previous_heart_rate,
+        r.max_heart_rate,
+        r.min_heart_rate,
+        r.avg_heart_rate,
+        r.latitude,
+        r.longitude
+    from with_stats r
+    join {{ ref('dim_users') }} u
+        on u.user_id = r.user_id
+       and r.event_datetime >= u.start_date
+       and (u.end_date is null or r.event_datetime < u.end_date)
+    join {{ ref('dim_activities') }} a
+        on a.activity_id = r.activity_id
+       and r.event_datetime >= a.start_date
+       and (a.end_date is null or r.event_datetime < a.end_date)
+    {% if is_incremental() and execute %}
+    where r.session_end >= {{ cutoff }}
+    {% endif %}
 )
 
-select
-    u.user_key,
-    a.activity_key,
-    cast(r.event_datetime as date) as event_date,
-    cast(r.event_datetime as time) as event_time,
-    r.event_datetime,
-    r.heart_rate,
-    r.previous_heart_rate,
-    r.max_heart_rate,
-    r.min_heart_rate,
-    r.avg_heart_rate,
-    r.latitude,
-    r.longitude
-from with_stats r
-join {{ ref('dim_users') }} u
-    on u.user_id = r.user_id
-   and r.event_datetime >= u.start_date
-   and (u.end_date is null or r.event_datetime < u.end_date)
-join {{ ref('dim_activities') }} a
-    on a.activity_id = r.activity_id
-   and r.event_datetime >= a.start_date
-   and (a.end_date is null or r.event_datetime < a.end_date)
-{% if is_incremental() %}
-where r.session_end >= (select cutoff from bounds)
+select p.* from placed p
+{% if is_incremental() and execute %}
+-- rows already in the table as they are need no rewrite
+left join {{ this }} t
+    on t.user_key = p.user_key
+   and t.activity_key = p.activity_key
+   and t.event_datetime = p.event_datetime
+   and t.event_datetime >= to_timestamp({{ read_from }})::timestamp
+where t.user_key is null
+   or (t.heart_rate, t.previous_heart_rate, t.max_heart_rate, t.min_heart_rate, t.avg_heart_rate, t.latitude, t.longitude)
+      is distinct from
+      (p.heart_rate, p.previous_heart_rate, p.max_heart_rate, p.min_heart_rate, p.avg_heart_rate, p.latitude, p.longitude)
 {% endif %}
-order by event_date, r.event_datetime, u.user_key
+order by p.event_date, p.event_datetime, p.user_key
