@@ -2,14 +2,14 @@
 -- statistics of its session: a run of one user's readings of one activity with no gap longer than
 -- var('session_gap_minutes'). previous_heart_rate is the session's previous reading (NULL first).
 --
--- Incremental: the cutoff is var('late_reading_lookback_hours') before the newest reading already in
--- the table. A build recomputes every session reaching past the cutoff, reading each user's readings
--- from the start of their last session before it (a day before it at most), and writes the rows that
--- are new or changed (delete+insert on the reading key). Readings arriving late within the lookback
--- therefore land in the right session with the right statistics, and the result equals a full
--- rebuild. The bounds are found first (run_query) and used as literals, so every scan skips the row
--- groups before them. Rows are written in event_date order so date-range queries skip data (DuckDB
--- zone maps).
+-- Incremental: readings the table lacks (or holds otherwise) from the cutoff on, the cutoff being
+-- var('late_reading_lookback_hours') before the newest reading in the table, are new. Only users with
+-- new readings are rebuilt, from the start of the session their first new reading joins (looked for
+-- up to a day before the cutoff), and their rows from there on replace the old ones (delete+insert on
+-- the reading key). Readings arriving late within the lookback therefore land in the right session
+-- with the right statistics, and the result equals a full rebuild. The bounds are found first
+-- (run_query) and used as literals, so every scan skips the row groups before them. Rows are written
+-- in event_date order so date-range queries skip data (DuckDB zone maps).
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -17,8 +17,11 @@
 ) }}
 
 {% if is_incremental() and execute %}
+{#- the newest day first (cheap: the table is sorted by it), then the newest reading within it -#}
+{%- set newest_day = run_query("select cast(max(event_date) as varchar) from " ~ this).rows[0][0] or '1970-01-01' -%}
 {%- set newest = run_query("select cast(t as varchar), cast(epoch(t) as bigint) from (select max(event_datetime) - interval '"
-                           ~ var('late_reading_lookback_hours') ~ " hours' as t from " ~ this ~ ")").rows[0] -%}
+                           ~ var('late_reading_lookback_hours') ~ " hours' as t from " ~ this
+                           ~ " where event_date >= date '" ~ newest_day ~ "')").rows[0] -%}
 {%- set cutoff = "timestamp '" ~ (newest[0] or '1970-01-01 00:00:00') ~ "'" -%}
 {%- set cutoff_epoch = newest[1] or 0 -%}
 {%- set read_from = run_query("select cast(epoch(coalesce(min(session_start), " ~ cutoff ~ ")) as bigint) from ("
@@ -69,9 +72,8 @@ rebuild_from as (
 ),
 {% endif %}
 
--- one reading per user and second: of several deliveries the last extracted counts, once
 readings as (
-    select distinct on (user_id, "timestamp")
+    select
         user_id,
         activity_id,
         heart_rate,
@@ -84,7 +86,8 @@ readings as (
     where h."timestamp" >= {{ read_from }}
       and h."timestamp" >= epoch(b.session_start)
     {% endif %}
-    order by user_id, "timestamp", extracted_at desc, activity_id
+    -- one reading per user and second: of several deliveries the last extracted counts, once
+    qualify row_number() over (partition by user_id, "timestamp" order by extracted_at desc, activity_id) = 1
 ),
 
 flagged as (
@@ -110,57 +113,55 @@ sessions as (
     from flagged
 ),
 
-with_stats as (
+-- session statistics by aggregation and a join: cheaper than window partitions on the few thousand
+-- rows of an incremental build
+session_stats as (
     select
-        *,
-        case when starts_session = 1 then null else prior_heart_rate end as previous_heart_rate,
-        max(heart_rate) over session as max_heart_rate,
-        min(heart_rate) over session as min_heart_rate,
-        round(avg(heart_rate) over session, 2) as avg_heart_rate,
-        max(event_datetime) over session as session_end
+        user_id,
+        session_number,
+        max(heart_rate) as max_heart_rate,
+        min(heart_rate) as min_heart_rate,
+        round(avg(heart_rate), 2) as avg_heart_rate,
+        max(event_datetime) as session_end
     from sessions
-    window session as (partition by user_id, session_number)
+    group by user_id, session_number
 ),
 
-placed as (
+with_stats as (
     select
-        u.user_key,
-        a.activity_key,
-        cast(r.event_datetime as date) as event_date,
-        cast(r.event_datetime as time) as event_time,
-        r.event_datetime,
-        r.heart_rate,
-        r.previous_heart_rate,
-        r.max_heart_rate,
-        r.min_heart_rate,
-        r.avg_heart_rate,
-        r.latitude,
-        r.longitude
-    from with_stats r
-    join {{ ref('dim_users') }} u
-        on u.user_id = r.user_id
-       and r.event_datetime >= u.start_date
-       and (u.end_date is null or r.event_datetime < u.end_date)
-    join {{ ref('dim_activities') }} a
-        on a.activity_id = r.activity_id
-       and r.event_datetime >= a.start_date
-       and (a.end_date is null or r.event_datetime < a.end_date)
-    {% if is_incremental() and execute %}
-    where r.session_end >= {{ cutoff }}
-    {% endif %}
+        s.*,
+        case when s.starts_session = 1 then null else s.prior_heart_rate end as previous_heart_rate,
+        st.max_heart_rate,
+        st.min_heart_rate,
+        st.avg_heart_rate,
+        st.session_end
+    from sessions s
+    join session_stats st using (user_id, session_number)
 )
 
-select p.* from placed p
+select
+    u.user_key,
+    a.activity_key,
+    cast(r.event_datetime as date) as event_date,
+    cast(r.event_datetime as time) as event_time,
+    r.event_datetime,
+    r.heart_rate,
+    r.previous_heart_rate,
+    r.max_heart_rate,
+    r.min_heart_rate,
+    r.avg_heart_rate,
+    r.latitude,
+    r.longitude
+from with_stats r
+join {{ ref('dim_users') }} u
+    on u.user_id = r.user_id
+   and r.event_datetime >= u.start_date
+   and (u.end_date is null or r.event_datetime < u.end_date)
+join {{ ref('dim_activities') }} a
+    on a.activity_id = r.activity_id
+   and r.event_datetime >= a.start_date
+   and (a.end_date is null or r.event_datetime < a.end_date)
 {% if is_incremental() and execute %}
--- rows already in the table as they are need no rewrite
-left join {{ this }} t
-    on t.user_key = p.user_key
-   and t.activity_key = p.activity_key
-   and t.event_datetime = p.event_datetime
-   and t.event_datetime >= to_timestamp({{ read_from }})::timestamp
-where t.user_key is null
-   or (t.heart_rate, t.previous_heart_rate, t.max_heart_rate, t.min_heart_rate, t.avg_heart_rate, t.latitude, t.longitude)
-      is distinct from
-      (p.heart_rate, p.previous_heart_rate, p.max_heart_rate, p.min_heart_rate, p.avg_heart_rate, p.latitude, p.longitude)
+where r.session_end >= {{ cutoff }}
 {% endif %}
-order by p.event_date, p.event_datetime, p.user_key
+order by event_date, r.event_datetime, u.user_key
