@@ -3,9 +3,12 @@
 #include <cstdio>
 #include <filesystem>
 
+#include <nlohmann/json.hpp>
+
 #include "common/state.h"
 #include "query/semantic_layer.h"
 #include "query/table.h"
+#include "serve/client.h"
 
 namespace hrflow::query {
 
@@ -34,6 +37,36 @@ Error with_hint(Error e) {
   return e;
 }
 
+// The request as the dashboard API takes it (POST /api/dashboard/query).
+nlohmann::json request_json(const Request& r) {
+  nlohmann::json j{{"metrics", r.metrics}, {"by", r.dimensions}, {"filters", nlohmann::json::array()}, {"order", nlohmann::json::array()}};
+  for (const auto& f : r.filters) j["filters"].push_back({{"dimension", f.dimension}, {"op", filter_op_text(f.op)}, {"values", f.values}});
+  for (const auto& o : r.order) j["order"].push_back({{"field", o.field}, {"desc", o.descending}});
+  if (r.limit) j["limit"] = *r.limit;
+  return j;
+}
+
+// The API's {"columns": [...], "rows": [[...]]} back into a Table (JSON numbers are numeric columns).
+Table table_from_json(const nlohmann::json& j) {
+  Table t;
+  for (const auto& c : j.value("columns", nlohmann::json::array())) t.columns.push_back(c.get<std::string>());
+  t.numeric.assign(t.columns.size(), false);
+  for (const auto& row : j.value("rows", nlohmann::json::array())) {
+    std::vector<std::optional<std::string>> out;
+    for (size_t c = 0; c < row.size() && c < t.columns.size(); ++c) {
+      const auto& v = row[c];
+      if (v.is_null()) out.emplace_back();
+      else if (v.is_string()) out.emplace_back(v.get<std::string>());
+      else {
+        if (v.is_number()) t.numeric[c] = true;
+        out.emplace_back(v.dump());
+      }
+    }
+    t.rows.push_back(std::move(out));
+  }
+  return t;
+}
+
 struct Options {
   std::vector<std::string> metrics, by, where;
   std::vector<std::string> order;
@@ -55,11 +88,11 @@ int run(const CliContext& ctx, const Options& o) {
     return kExitUsage;
   }
   CompiledQuery compiled;
+  Request req;
   if (o.sql.empty()) {
     const std::string project = ctx.config.get_string("transform.project_dir");
     auto layer = SemanticLayer::for_project(project.empty() ? std::filesystem::path() : ctx.config.get_path("transform.project_dir"));
     if (!layer.ok()) return report_error(layer.error());
-    Request req;
     req.metrics = split_commas(o.metrics);
     req.dimensions = split_commas(o.by);
     for (const auto& w : o.where) {
@@ -83,12 +116,25 @@ int run(const CliContext& ctx, const Options& o) {
       }
     }
   }
-  auto database = open_warehouse_read_only(ctx.config);
-  if (!database.ok()) return report_error(database.error());
-  auto conn = db::Connection::connect(*database);
-  if (!conn.ok()) return report_error(conn.error());
-  auto table = o.sql.empty() ? execute(*conn, compiled) : run_read_only_sql(*conn, o.sql);
-  if (!table.ok()) return report_error(with_hint(table.error()));
+  Result<Table> table = Table{};
+  if (auto serve = serve::find_running_serve(ctx.config)) {
+    // serve owns the warehouse file (one process at a time): ask it, through the dashboard's API.
+    if (!o.sql.empty()) {
+      std::fprintf(stderr, "hrflow query: hrflow serve (pid %d) owns the warehouse, so --sql cannot open it; use the "
+                           "metrics (--metric/--by/--where), which serve answers, or stop serve first\n", serve->pid);
+      return kExitFailure;
+    }
+    auto answer = serve::call_serve(*serve, "/api/dashboard/query", request_json(req), 300);
+    if (!answer.ok()) return report_error(answer.error());
+    table = table_from_json(*answer);
+  } else {
+    auto database = open_warehouse_read_only(ctx.config);
+    if (!database.ok()) return report_error(database.error());
+    auto conn = db::Connection::connect(*database);
+    if (!conn.ok()) return report_error(conn.error());
+    table = o.sql.empty() ? execute(*conn, compiled) : run_read_only_sql(*conn, o.sql);
+    if (!table.ok()) return report_error(with_hint(table.error()));
+  }
   if (o.format == "csv") {
     text = to_csv(*table);
   } else if (o.format == "json") {
@@ -138,7 +184,8 @@ void add_query_command(CLI::App& app, CliContext& ctx) {
       "  hrflow query -m readings -b local_hour,activity --where subregion=Nordic --order readings desc --limit 10\n"
       "  hrflow query --sql \"SELECT activity_name, count(*) FROM serving.fct_heart_rates JOIN serving.dim_activities "
       "USING (activity_key) GROUP BY 1\"\n\n"
-      "Filter values are bound as parameters (never pasted into SQL). The warehouse is opened read-only.\n\n";
+      "Filter values are bound as parameters (never pasted into SQL). The warehouse is opened read-only;\n"
+      "while `hrflow serve` owns it, serve answers the metrics; --sql needs serve stopped.\n\n";
   auto layer = SemanticLayer::builtin();
   footer += layer.ok() ? layer->describe() : "(semantic layer unavailable: " + layer.error().message + ")\n";
   cmd->footer(footer);

@@ -238,6 +238,13 @@ TEST(ServeLive, AReadingProducedLiveReachesTheFactTableByItself) {
   EXPECT_EQ(build.exit_code, 0) << build.output;
   EXPECT_NE(build.output.find("owns the warehouse: handing the work to it"), std::string::npos) << build.output;
   EXPECT_NE(build.output.find("staging.stg_heart_rates"), std::string::npos) << build.output;
+  // `hrflow query` asks serve for the metrics; --sql, which needs the file, says why it cannot run.
+  auto metric = run_hrflow({"-c", cfg, "query", "--metric", "readings", "--by", "activity", "--format", "csv"});
+  EXPECT_EQ(metric.exit_code, 0) << metric.output;
+  EXPECT_NE(metric.output.find("activity,readings"), std::string::npos) << metric.output;
+  auto sql = run_hrflow({"-c", cfg, "query", "--sql", "SELECT 1"});
+  EXPECT_NE(sql.exit_code, 0);
+  EXPECT_NE(sql.output.find("owns the warehouse"), std::string::npos) << sql.output;
   auto sync = run_hrflow({"-c", cfg, "sync", "lake"});
   EXPECT_EQ(sync.exit_code, 0) << sync.output;
   EXPECT_NE(sync.output.find("raw.heart_rate_stream"), std::string::npos) << sync.output;
