@@ -8,6 +8,8 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <set>
+#include <thread>
 
 namespace hrflow::lake {
 namespace fs = std::filesystem;
@@ -83,44 +85,87 @@ Result<std::unique_ptr<FileStore>> FileStore::open(const fs::path& root) {
   return std::unique_ptr<FileStore>(new FileStore(abs));
 }
 
-Status FileStore::put(std::string_view key, std::string_view data) {
+// One object on its way into place: written under a temporary name, then synced, then renamed.
+struct FileStore::Staged {
+  fs::path target;
+  fs::path tmp;
+  int fd = -1;
+  ~Staged() {
+    if (fd >= 0) ::close(fd);
+    if (!tmp.empty()) ::unlink(tmp.c_str());  // not renamed into place: leave nothing behind
+  }
+};
+
+// Create the temporary file of `key` and write `data` into it (not yet synced).
+Status FileStore::stage(std::string_view key, std::string_view data, Staged& s) {
   HRFLOW_TRY(validate_key(key));
-  fs::path target = root_ / fs::path(std::string(key));
-  fs::path dir = target.parent_path();
+  s.target = root_ / fs::path(std::string(key));
+  fs::path dir = s.target.parent_path();
   HRFLOW_TRY(make_dirs(dir));
   static std::atomic<uint64_t> counter{0};
-  fs::path tmp = dir / fmt::format(".{}.tmp-{}-{}", target.filename().string(), ::getpid(), counter++);
-  {
-    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (fd.get() < 0) return errno_error("creating", tmp);
-    size_t done = 0;
-    while (done < data.size()) {
-      ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        auto err = errno_error("writing", tmp);
-        ::unlink(tmp.c_str());
-        return err;
+  fs::path tmp = dir / fmt::format(".{}.tmp-{}-{}", s.target.filename().string(), ::getpid(), counter++);
+  s.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (s.fd < 0) return errno_error("creating", tmp);
+  s.tmp = std::move(tmp);
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(s.fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("writing", s.tmp);
+    }
+    done += static_cast<size_t>(n);
+  }
+  return {};
+}
+
+// fsync and close the temporary file.
+static Status sync_staged(int& fd, const fs::path& tmp) {
+  if (::fsync(fd) != 0) return errno_error("syncing", tmp);
+  int rc = ::close(std::exchange(fd, -1));
+  if (rc != 0) return errno_error("closing", tmp);
+  return {};
+}
+
+Status FileStore::put(std::string_view key, std::string_view data) {
+  Staged s;
+  HRFLOW_TRY(stage(key, data, s));
+  HRFLOW_TRY(sync_staged(s.fd, s.tmp));
+  if (::rename(s.tmp.c_str(), s.target.c_str()) != 0) return errno_error("renaming into place", s.target);
+  s.tmp.clear();
+  return fsync_dir(s.target.parent_path());
+}
+
+Status FileStore::put_all(const std::vector<PutRequest>& objects) {
+  if (objects.size() == 1) return put(objects[0].key, objects[0].data);
+  std::vector<Staged> staged(objects.size());
+  for (size_t i = 0; i < objects.size(); ++i) HRFLOW_TRY(stage(objects[i].key, objects[i].data, staged[i]));
+  // Sync from a few threads at once: the journal commits concurrent syncs together, so N files cost
+  // little more than one.
+  const size_t threads = std::min<size_t>(objects.size(), 8);
+  std::vector<Status> results(threads);
+  std::vector<std::thread> pool;
+  std::atomic<size_t> next{0};
+  for (size_t t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      for (size_t i = next++; i < staged.size(); i = next++) {
+        if (Status st = sync_staged(staged[i].fd, staged[i].tmp); !st.ok()) {
+          results[t] = st;
+          return;
+        }
       }
-      done += static_cast<size_t>(n);
-    }
-    if (::fsync(fd.get()) != 0) {
-      auto err = errno_error("syncing", tmp);
-      ::unlink(tmp.c_str());
-      return err;
-    }
-    if (::close(fd.release()) != 0) {
-      auto err = errno_error("closing", tmp);
-      ::unlink(tmp.c_str());
-      return err;
-    }
+    });
   }
-  if (::rename(tmp.c_str(), target.c_str()) != 0) {
-    auto err = errno_error("renaming into place", target);
-    ::unlink(tmp.c_str());
-    return err;
+  for (auto& th : pool) th.join();
+  for (auto& r : results) HRFLOW_TRY(r);
+  std::set<fs::path> dirs;
+  for (auto& s : staged) {
+    if (::rename(s.tmp.c_str(), s.target.c_str()) != 0) return errno_error("renaming into place", s.target);
+    s.tmp.clear();
+    dirs.insert(s.target.parent_path());
   }
-  return fsync_dir(dir);
+  for (const auto& d : dirs) HRFLOW_TRY(fsync_dir(d));
+  return {};
 }
 
 Result<std::string> FileStore::get(std::string_view key) {

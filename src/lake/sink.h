@@ -6,10 +6,14 @@
 // offsets are skipped as redeliveries); call tick() now and then (idle timeouts); after each poll
 // commit committable() and report it back with mark_committed(); close_all() before a clean stop;
 // drop_partition() when a rebalance takes a partition away (its open files are discarded unwritten).
-// A failed add()/tick()/close_all() leaves the state as before the failed write, so the same call
-// can be retried (writes are idempotent: same names, same content).
 //
-// Thread-safety: one thread.
+// Closed files are stored by a background thread (marker first, then the files, see README.md), so
+// parsing goes on while the disk or S3 works; committable() only reports positions whose files are
+// stored, and settle() waits for everything closed so far. A storage failure is returned by the next
+// add()/tick()/close_all()/settle() before it changes anything, and the failed store is retried
+// then, so the same call can be retried (writes are idempotent: same names, same content).
+//
+// Thread-safety: one thread calls the sink; the storing thread is internal.
 #pragma once
 
 #include <cstdint>
@@ -58,8 +62,10 @@ class LakeSink {
   Status add(int32_t partition, int64_t offset, std::string_view value);
   // Close files that are full, and the files of partitions idle for idle_timeout.
   Status tick();
-  // Close every open file (end of --once, clean shutdown).
+  // Close every open file and wait until all are stored (end of --once, clean shutdown).
   Status close_all();
+  // Wait until every closed file is stored.
+  Status settle();
   void drop_partition(int32_t partition);
 
   // Positions whose files are all durably stored and that were not yet marked committed.
@@ -67,7 +73,7 @@ class LakeSink {
   void mark_committed(const SinkPositions& positions);
 
   size_t open_files() const { return open_count_; }
-  const SinkStats& stats() const { return stats_; }
+  SinkStats stats() const;
   const SinkOptions& options() const { return options_; }
   // Key of the small object that records a partition's flush points (see README.md).
   std::string flush_marker_key(int32_t partition) const;
@@ -79,7 +85,7 @@ class LakeSink {
   // Close all open files of `p` at position `at` (all records below `at` are in them).
   Status flush(Partition& p, int64_t at);
   Status close_oldest();
-  Status write_marker(const Partition& p);
+  std::string marker_body(const Partition& p) const;
 
   ObjectStore& store_;
   SinkOptions options_;
@@ -87,9 +93,11 @@ class LakeSink {
   std::map<int32_t, std::unique_ptr<Partition>> partitions_;
   size_t open_count_ = 0;
   uint64_t open_seq_ = 0;
-  SinkStats stats_;
+  SinkStats stats_;  // records and bad_records; files and bytes are counted by the writer
   struct Parser;
   std::unique_ptr<Parser> parser_;
+  class Writer;
+  std::unique_ptr<Writer> writer_;
 };
 
 // Compress `data` as the lake's files are (gzip with a zero header time, zstd level 3): the same input

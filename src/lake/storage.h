@@ -26,10 +26,22 @@ struct ObjectInfo {
   std::string etag;  // S3 ETag, or a size/mtime fingerprint on the file system
 };
 
+struct PutRequest {
+  std::string_view key;
+  std::string_view data;
+};
+
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
   virtual Status put(std::string_view key, std::string_view data) = 0;
+  // Store several objects, each atomically as put() does (not all-or-nothing: after a failure some
+  // may be stored). Returns when all are stored. By default put() one after the other; the file
+  // system writes them all and then syncs them together.
+  virtual Status put_all(const std::vector<PutRequest>& objects) {
+    for (const auto& o : objects) HRFLOW_TRY(put(o.key, o.data));
+    return {};
+  }
   virtual Result<std::string> get(std::string_view key) = 0;
   virtual Result<std::vector<ObjectInfo>> list(std::string_view prefix) = 0;
   virtual Status remove(std::string_view key) = 0;

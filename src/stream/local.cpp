@@ -213,6 +213,7 @@ class LocalConsumer final : public StreamConsumer {
 
   Result<std::vector<Record>> poll(size_t max_records, int timeout_ms) override {
     std::vector<Record> out;
+    out.reserve(std::min<size_t>(max_records, 65536));  // no regrowth (and copying) while filling
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     const auto n = static_cast<size_t>(options_.partitions);
     for (;;) {
