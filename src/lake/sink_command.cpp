@@ -15,6 +15,8 @@
 namespace hrflow::lake {
 namespace {
 
+constexpr int64_t kCommitIntervalMs = 1000;
+
 // Wait before retrying after a temporary failure; returns false when a stop was requested meanwhile.
 bool backoff(int64_t& delay_ms, const std::function<bool()>& stopping) {
   for (int64_t waited = 0; waited < delay_ms; waited += 50) {
@@ -71,6 +73,7 @@ int run_sink(const Config& config, const SinkRunOptions& run) {
     return {};
   };
   int64_t last_lag_ms = 0;
+  int64_t last_commit_ms = 0;
   int exit_code = kExitOk;
   std::vector<stream::Record> pending;  // a polled batch not yet fully added (retried after a failure)
   size_t pending_next = 0;
@@ -101,14 +104,21 @@ int run_sink(const Config& config, const SinkRunOptions& run) {
       std::erase_if(pending, [&](const stream::Record& r) { return !now.count(r.partition); });
     }
     Status st;
+    int32_t last_partition = -1;
     for (; pending_next < pending.size(); ++pending_next) {
       const auto& r = pending[pending_next];
-      known.insert(r.partition);
+      if (r.partition != last_partition) known.insert(last_partition = r.partition);
       st = sink.add(r.partition, r.offset, r.value);
       if (!st.ok()) break;
     }
     if (st.ok()) st = sink.tick();
-    if (st.ok()) st = commit();
+    // Commit at most once a second: each commit is a round trip to the brokers or a file sync of the
+    // group's positions, and committing later only means replaying a little more after a crash.
+    const int64_t now_commit_ms = SystemClock::instance().monotonic_ms();
+    if (st.ok() && now_commit_ms - last_commit_ms >= kCommitIntervalMs) {
+      st = commit();
+      if (st.ok()) last_commit_ms = now_commit_ms;
+    }
     if (!st.ok()) {
       if (trouble(st.error())) continue;
       return report_error(st.error());
