@@ -216,6 +216,31 @@ Status Appender::append_chunk(duckdb_data_chunk chunk) {
   return check(duckdb_append_data_chunk(a_, chunk), "data chunk");
 }
 duckdb_logical_type Appender::column_type(uint64_t col) { return duckdb_appender_column_type(a_, col); }
+ColumnTypes Appender::column_types() {
+  ColumnTypes types;
+  for (uint64_t i = 0, n = column_count(); i < n; ++i) types.add(column_type(i));
+  return types;
+}
+ColumnTypes& ColumnTypes::operator=(ColumnTypes&& o) noexcept {
+  if (this != &o) {
+    for (auto& t : types_) duckdb_destroy_logical_type(&t);
+    types_ = std::exchange(o.types_, {});
+  }
+  return *this;
+}
+ColumnTypes::~ColumnTypes() {
+  for (auto& t : types_) duckdb_destroy_logical_type(&t);
+}
+DataChunk& DataChunk::operator=(DataChunk&& o) noexcept {
+  if (this != &o) {
+    if (c_) duckdb_destroy_data_chunk(&c_);
+    c_ = std::exchange(o.c_, nullptr);
+  }
+  return *this;
+}
+DataChunk::~DataChunk() {
+  if (c_) duckdb_destroy_data_chunk(&c_);
+}
 uint64_t Appender::column_count() { return duckdb_appender_column_count(a_); }
 Status Appender::flush() { return check(duckdb_appender_flush(a_), "flush"); }
 Status Appender::close() { return check(duckdb_appender_close(a_), "close"); }

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 
@@ -65,6 +66,7 @@ class Database {
 
 class PreparedStatement;
 class Appender;
+class ColumnTypes;
 
 class Connection {
  public:
@@ -148,6 +150,8 @@ class Appender {
   Status append_chunk(duckdb_data_chunk chunk);
   // Type of column `col` of the target table; the caller destroys it (duckdb_destroy_logical_type).
   duckdb_logical_type column_type(uint64_t col);
+  // All column types of the target table, for building chunks (aliases such as JSON are kept, so no cast).
+  ColumnTypes column_types();
   uint64_t column_count();
   Status flush();
   Status close();
@@ -155,6 +159,42 @@ class Appender {
  private:
   Status check(duckdb_state st, std::string_view what);
   duckdb_appender a_ = nullptr;
+};
+
+// The column types of a table, owned; read-only use from several threads is safe.
+class ColumnTypes {
+ public:
+  ColumnTypes() = default;
+  ColumnTypes(ColumnTypes&& o) noexcept : types_(std::move(o.types_)) { o.types_.clear(); }
+  ColumnTypes& operator=(ColumnTypes&& o) noexcept;
+  ColumnTypes(const ColumnTypes&) = delete;
+  ColumnTypes& operator=(const ColumnTypes&) = delete;
+  ~ColumnTypes();
+  void add(duckdb_logical_type t) { types_.push_back(t); }
+  uint64_t size() const { return types_.size(); }
+  duckdb_logical_type* data() { return types_.data(); }
+
+ private:
+  std::vector<duckdb_logical_type> types_;
+};
+
+// A data chunk built outside a query (e.g. by a parse thread) and handed to Appender::append_chunk.
+// Move-only; one thread at a time.
+class DataChunk {
+ public:
+  explicit DataChunk(ColumnTypes& types) : c_(duckdb_create_data_chunk(types.data(), types.size())) {}
+  DataChunk(DataChunk&& o) noexcept : c_(o.c_) { o.c_ = nullptr; }
+  DataChunk& operator=(DataChunk&& o) noexcept;
+  DataChunk(const DataChunk&) = delete;
+  DataChunk& operator=(const DataChunk&) = delete;
+  ~DataChunk();
+  duckdb_data_chunk get() const { return c_; }
+  duckdb_vector vector(uint64_t col) const { return duckdb_data_chunk_get_vector(c_, col); }
+  uint64_t size() const { return duckdb_data_chunk_get_size(c_); }
+  void set_size(uint64_t rows) { duckdb_data_chunk_set_size(c_, rows); }
+
+ private:
+  duckdb_data_chunk c_ = nullptr;
 };
 
 // Quote an identifier for SQL ("my ""table""").

@@ -7,6 +7,11 @@
 
 #include <algorithm>
 #include <charconv>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
 #include <cmath>
 #include <optional>
 #include <tuple>
@@ -29,28 +34,6 @@ uint64_t url_hash(std::string_view s) {
   return h;
 }
 
-// RAII over a DuckDB data chunk and its column types.
-class Chunk {
- public:
-  explicit Chunk(db::Appender& app) {
-    uint64_t n = app.column_count();
-    for (uint64_t i = 0; i < n; ++i) types_.push_back(app.column_type(i));
-    chunk_ = duckdb_create_data_chunk(types_.data(), types_.size());
-  }
-  ~Chunk() {
-    duckdb_destroy_data_chunk(&chunk_);
-    for (auto& t : types_) duckdb_destroy_logical_type(&t);
-  }
-  Chunk(const Chunk&) = delete;
-  Chunk& operator=(const Chunk&) = delete;
-  duckdb_data_chunk get() const { return chunk_; }
-  duckdb_vector vec(uint64_t col) const { return duckdb_data_chunk_get_vector(chunk_, col); }
-
- private:
-  std::vector<duckdb_logical_type> types_;
-  duckdb_data_chunk chunk_ = nullptr;
-};
-
 // Columns of raw.heart_rate_stream, in order.
 enum Col { kRawId, kExtractedAt, kMeta, kFileUrl, kFileModified, kUserId, kHeartRate, kTimestamp, kRecordMeta, kNumCols };
 
@@ -59,27 +42,26 @@ constexpr const char* kStreamDdl =
     "_airbyte_meta JSON, _ab_source_file_url VARCHAR, _ab_source_file_last_modified TIMESTAMPTZ, user_id BIGINT, "
     "heart_rate DOUBLE, \"timestamp\" BIGINT, meta JSON)";
 
-// Parses the JSON lines of one file into data chunks and appends them.
+// Parses the JSON lines of one file into data chunks (`out`), ready for Appender::append_chunk. Touches
+// no connection, so it runs on the parse thread while the previous file is appended.
 class FileLoader {
  public:
-  FileLoader(db::Appender& app, UuidGenerator& uuids, bool error_file)
-      : app_(app), chunk_(app), uuids_(uuids), error_file_(error_file) {
-    bind();
-  }
+  FileLoader(db::ColumnTypes& types, UuidGenerator& uuids, bool error_file, std::vector<db::DataChunk>& out)
+      : types_(types), out_(out), uuids_(uuids), error_file_(error_file) {}
   ~FileLoader() {
     if (url_value_) duckdb_destroy_value(&url_value_);
   }
   FileLoader(const FileLoader&) = delete;
   FileLoader& operator=(const FileLoader&) = delete;
 
-  // `buf` holds `len` bytes of content followed by at least SIMDJSON_PADDING bytes.
-  Status load(const char* buf, size_t len, size_t capacity, const std::string& url, int64_t modified_us,
-              int64_t extracted_us, const std::string& trailing_error, LakeStats& stats) {
+  // `buf` holds `len` bytes of content; simdjson's padding is needed only past the last lines, which are
+  // copied to a padded scratch buffer (no copy of the whole file to pad it).
+  Status load(const char* buf, size_t len, const std::string& url, int64_t modified_us, int64_t extracted_us,
+              const std::string& trailing_error, LakeStats& stats) {
     url_ = url;
     // Every row of a chunk comes from this one file: the URL column is a constant vector, not a copy per row.
     if (url_value_) duckdb_destroy_value(&url_value_);
     url_value_ = duckdb_create_varchar_length(url_.data(), url_.size());
-    duckdb_vector_reference_value(chunk_.vec(kFileUrl), url_value_);
     modified_us_ = modified_us;
     extracted_us_ = extracted_us;
     size_t pos = 0;
@@ -93,42 +75,50 @@ class FileLoader {
       bool blank = std::all_of(line.begin(), line.end(), [](char c) { return c == ' ' || c == '\t'; });
       if (!blank) {
         bool last = end >= len;
-        HRFLOW_TRY(add_line(line, capacity - pos, line_no, last ? trailing_error : std::string(), stats));
+        size_t capacity = len - pos;
+        if (line.size() + simdjson::SIMDJSON_PADDING > capacity) {
+          scratch_.assign(line);
+          scratch_.resize(line.size() + simdjson::SIMDJSON_PADDING, '\0');
+          line = std::string_view(scratch_.data(), line.size());
+          capacity = scratch_.size();
+        }
+        HRFLOW_TRY(add_line(line, capacity, line_no, last ? trailing_error : std::string(), stats));
       }
       pos = end + 1;
     }
-    return flush();
-  }
-
-  Status flush() {
-    if (rows_ == 0) return {};
-    duckdb_data_chunk_set_size(chunk_.get(), rows_);
-    HRFLOW_TRY(app_.append_chunk(chunk_.get()));
-    duckdb_data_chunk_reset(chunk_.get());
-    rows_ = 0;
-    bind();
+    flush();
     return {};
   }
 
  private:
-  void bind() {
-    raw_id_ = static_cast<duckdb_hugeint*>(duckdb_vector_get_data(chunk_.vec(kRawId)));
-    extracted_ = static_cast<int64_t*>(duckdb_vector_get_data(chunk_.vec(kExtractedAt)));
-    modified_ = static_cast<int64_t*>(duckdb_vector_get_data(chunk_.vec(kFileModified)));
-    user_id_ = static_cast<int64_t*>(duckdb_vector_get_data(chunk_.vec(kUserId)));
-    heart_rate_ = static_cast<double*>(duckdb_vector_get_data(chunk_.vec(kHeartRate)));
-    timestamp_ = static_cast<int64_t*>(duckdb_vector_get_data(chunk_.vec(kTimestamp)));
-    if (url_value_) duckdb_vector_reference_value(chunk_.vec(kFileUrl), url_value_);
+  void flush() {
+    if (rows_ == 0) return;
+    chunk_->set_size(rows_);
+    out_.push_back(std::move(*chunk_));
+    chunk_.reset();
+    rows_ = 0;
+  }
+
+  // A fresh chunk for the next rows, and pointers into its vectors.
+  void start_chunk() {
+    chunk_.emplace(types_);
+    raw_id_ = static_cast<duckdb_hugeint*>(duckdb_vector_get_data(chunk_->vector(kRawId)));
+    extracted_ = static_cast<int64_t*>(duckdb_vector_get_data(chunk_->vector(kExtractedAt)));
+    modified_ = static_cast<int64_t*>(duckdb_vector_get_data(chunk_->vector(kFileModified)));
+    user_id_ = static_cast<int64_t*>(duckdb_vector_get_data(chunk_->vector(kUserId)));
+    heart_rate_ = static_cast<double*>(duckdb_vector_get_data(chunk_->vector(kHeartRate)));
+    timestamp_ = static_cast<int64_t*>(duckdb_vector_get_data(chunk_->vector(kTimestamp)));
+    duckdb_vector_reference_value(chunk_->vector(kFileUrl), url_value_);
     for (int c : {kUserId, kHeartRate, kTimestamp, kRecordMeta}) {
-      duckdb_vector_ensure_validity_writable(chunk_.vec(c));
-      validity_[c] = duckdb_vector_get_validity(chunk_.vec(c));
+      duckdb_vector_ensure_validity_writable(chunk_->vector(c));
+      validity_[c] = duckdb_vector_get_validity(chunk_->vector(c));
     }
   }
 
   void set_null(int col) { duckdb_validity_set_row_invalid(validity_[col], rows_); }
   void set_valid(int col) { duckdb_validity_set_row_valid(validity_[col], rows_); }
   void put_string(int col, std::string_view s) {
-    duckdb_vector_assign_string_element_len(chunk_.vec(col), rows_, s.data(), s.size());
+    duckdb_vector_assign_string_element_len(chunk_->vector(col), rows_, s.data(), s.size());
   }
 
   // "url:line" of the current line, built only when a message needs it (most lines need none).
@@ -336,6 +326,7 @@ class FileLoader {
   // Append one row; `record` (the original text, kept when it could not be read) goes into _airbyte_meta.
   Status emit(bool have_user, int64_t user, bool have_hr, double hr, bool have_ts, int64_t ts,
               std::optional<std::string_view> meta, std::string* record, LakeStats& stats) {
+    if (rows_ == 0) start_chunk();
     uint64_t hi, lo;
     uuids_.next_bits(hi, lo);
     raw_id_[rows_] = duckdb_hugeint{lo, static_cast<int64_t>(hi ^ 0x8000000000000000ULL)};
@@ -371,12 +362,14 @@ class FileLoader {
       if (!changes_.empty() && errors_.empty()) ++stats.rows_coerced;
     }
     ++stats.rows;
-    if (++rows_ == duckdb_vector_size()) return flush();
+    if (++rows_ == duckdb_vector_size()) flush();
     return {};
   }
 
-  db::Appender& app_;
-  Chunk chunk_;
+  db::ColumnTypes& types_;
+  std::vector<db::DataChunk>& out_;
+  std::optional<db::DataChunk> chunk_;
+  std::string scratch_;
   UuidGenerator& uuids_;
   bool error_file_;
   duckdb_value url_value_ = nullptr;
@@ -390,6 +383,173 @@ class FileLoader {
   int64_t *extracted_ = nullptr, *modified_ = nullptr, *user_id_ = nullptr, *timestamp_ = nullptr;
   double* heart_rate_ = nullptr;
   uint64_t* validity_[kNumCols] = {};
+};
+
+// One lake file parsed into data chunks on the parse thread, waiting to be appended.
+struct ParsedFile {
+  std::string url;
+  uint64_t bytes = 0;  // as stored (compressed size for .gz/.zst)
+  int64_t extracted_us = 0;
+  std::vector<db::DataChunk> chunks;
+  LakeStats stats;  // this file's rows and flags only
+  std::string damage;  // "url: what" when a compressed file was truncated or damaged
+};
+
+// The column types of raw.heart_rate_stream as the appender expects them (JSON columns keep the alias, so
+// appending our chunks casts nothing).
+Result<db::ColumnTypes> table_types(db::Connection& conn) {
+  HRFLOW_ASSIGN_OR_RETURN(auto app, conn.appender("raw", "heart_rate_stream"));
+  return app.column_types();
+}
+
+// Decompress and parse one file into `out` (no connection involved; `content` is used as scratch space).
+Status parse_file(db::ColumnTypes& types, std::string& content, lake::Compression compression, const std::string& url,
+                  int64_t modified_us, int64_t extracted_us, bool error_file, ParsedFile& out) {
+  out.url = url;
+  out.extracted_us = extracted_us;
+  std::string trailing_error;
+  if (compression != lake::Compression::kNone) {
+    content = decompress(content, compression, trailing_error);
+    if (!trailing_error.empty()) trailing_error = fmt::format("{}: {}", url, trailing_error);
+  }
+  thread_local UuidGenerator uuids;
+  FileLoader loader(types, uuids, error_file, out.chunks);
+  HRFLOW_TRY(loader.load(content.data(), content.size(), url, modified_us, extracted_us, trailing_error, out.stats));
+  if (!trailing_error.empty() && content.empty()) {
+    // Nothing could be decompressed at all: keep one row that says so, rather than nothing.
+    FileLoader note_loader(types, uuids, false, out.chunks);
+    HRFLOW_TRY(note_loader.load("{}", 2, url, modified_us, extracted_us, trailing_error, out.stats));
+  }
+  if (!trailing_error.empty()) {
+    ++out.stats.files_damaged;
+    out.damage = trailing_error;
+  }
+  if (content.empty() && trailing_error.empty()) ++out.stats.files_empty;
+  return {};
+}
+
+// Append a parsed file's rows (inside the caller's transaction if one is open) and add its counts to `stats`.
+Status append_parsed(db::Connection& conn, ParsedFile& f, LakeStats& stats) {
+  HRFLOW_ASSIGN_OR_RETURN(auto app, conn.appender("raw", "heart_rate_stream"));
+  for (auto& chunk : f.chunks) HRFLOW_TRY(app.append_chunk(chunk.get()));
+  HRFLOW_TRY(app.close());
+  f.chunks.clear();
+  if (!f.damage.empty()) spdlog::warn("sync lake: {}", f.damage);
+  if (f.stats.files_empty) spdlog::info("sync lake: {} is empty", f.url);
+  stats.rows += f.stats.rows;
+  stats.rows_with_errors += f.stats.rows_with_errors;
+  stats.rows_coerced += f.stats.rows_coerced;
+  stats.files_damaged += f.stats.files_damaged;
+  stats.files_empty += f.stats.files_empty;
+  return {};
+}
+
+struct Todo {
+  lake::ObjectInfo info;
+  lake::FileKey key;
+  std::string url;
+  bool reload;
+};
+
+// Reads and parses the files of `todo`, in order, on its own thread, at most kAhead files ahead of the
+// thread that appends them: parsing (about a third of a load) then overlaps DuckDB's appends and commits
+// instead of adding to them. Only the appending thread touches the warehouse, so what commits, and
+// when, is unchanged. Lifecycle: construct, call next() once per file in order; the destructor cancels
+// and joins the thread (after at most the file it is parsing).
+class ParseAhead {
+ public:
+  static constexpr size_t kAhead = 2;
+
+  ParseAhead(lake::ObjectStore& store, const std::vector<Todo>& todo, db::ColumnTypes& types, const Clock& clock)
+      : store_(store), todo_(todo), types_(types), clock_(clock), thread_([this] { run(); }) {}
+  ~ParseAhead() {
+    {
+      std::lock_guard lock(mu_);
+      cancelled_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  ParseAhead(const ParseAhead&) = delete;
+  ParseAhead& operator=(const ParseAhead&) = delete;
+
+  // The next file in order, once parsed; the error of reading it if that failed.
+  Result<std::unique_ptr<ParsedFile>> next() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !ready_.empty(); });
+    auto item = std::move(ready_.front());
+    ready_.pop_front();
+    cv_.notify_all();
+    return item;
+  }
+
+ private:
+  void run() {
+    for (const Todo& t : todo_) {
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return cancelled_ || ready_.size() < kAhead; });
+        if (cancelled_) return;
+      }
+      Result<std::unique_ptr<ParsedFile>> item = parse(t);
+      bool failed = !item.ok();
+      {
+        std::lock_guard lock(mu_);
+        ready_.push_back(std::move(item));
+      }
+      cv_.notify_all();
+      if (failed) return;
+    }
+  }
+
+  Result<std::unique_ptr<ParsedFile>> parse(const Todo& t) {
+    auto got = store_.get(t.info.key);
+    if (!got.ok()) return got.error().with_context(fmt::format("reading {}", t.url));
+    std::string data = std::move(got).value();
+    auto f = std::make_unique<ParsedFile>();
+    f->bytes = data.size();
+    auto st = parse_file(types_, data, t.key.compression, t.url, t.info.last_modified_ms * 1000, clock_.now_ms() * 1000,
+                         t.key.error_file, *f);
+    if (!st.ok()) return st.error().with_context(fmt::format("loading {}", t.url));
+    return f;
+  }
+
+  lake::ObjectStore& store_;
+  const std::vector<Todo>& todo_;
+  db::ColumnTypes& types_;
+  const Clock& clock_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Result<std::unique_ptr<ParsedFile>>> ready_;
+  bool cancelled_ = false;
+  std::thread thread_;  // last: starts after the members it uses exist
+};
+
+// DuckDB's appender writes its rows through a query whose insert is a single task; with worker threads,
+// a worker often runs that task while the calling thread busy-waits for it, so on a 2-core machine the
+// load ran at less than half speed (measured with bench/ingest.sh). During the load DuckDB therefore runs
+// on the calling thread alone (the parse thread has the other core); the previous setting is restored
+// afterwards. The setting is per database, so queries of other connections meanwhile run unparallelised.
+class SingleThreadedLoad {
+ public:
+  explicit SingleThreadedLoad(db::Connection& conn) : conn_(conn) {
+    auto threads = conn_.scalar("SELECT current_setting('threads')");
+    if (threads.ok() && threads->has_value() && **threads != "1" && conn_.execute("SET threads = 1").ok()) {
+      previous_ = **threads;
+    }
+  }
+  ~SingleThreadedLoad() {
+    if (previous_.empty()) return;
+    if (auto st = conn_.execute(fmt::format("SET threads = {}", previous_)); !st.ok()) {
+      spdlog::warn("sync lake: cannot restore DuckDB's threads to {}: {}", previous_, st.error().message);
+    }
+  }
+  SingleThreadedLoad(const SingleThreadedLoad&) = delete;
+  SingleThreadedLoad& operator=(const SingleThreadedLoad&) = delete;
+
+ private:
+  db::Connection& conn_;
+  std::string previous_;
 };
 
 struct Known {
@@ -467,34 +627,10 @@ Status ensure_lake_tables(db::Connection& conn) {
 Status load_lake_content(db::Connection& conn, std::string& content, lake::Compression compression,
                          const std::string& url, int64_t modified_us, int64_t extracted_us, LakeStats& stats,
                          bool error_file) {
-  std::string trailing_error;
-  if (compression != lake::Compression::kNone) {
-    content = decompress(content, compression, trailing_error);
-    if (!trailing_error.empty()) trailing_error = fmt::format("{}: {}", url, trailing_error);
-  }
-  size_t len = content.size();
-  content.resize(len + simdjson::SIMDJSON_PADDING, '\0');
-  HRFLOW_ASSIGN_OR_RETURN(auto app, conn.appender("raw", "heart_rate_stream"));
-  thread_local UuidGenerator uuids;
-  FileLoader loader(app, uuids, error_file);
-  HRFLOW_TRY(loader.load(content.data(), len, content.size(), url, modified_us, extracted_us, trailing_error, stats));
-  if (!trailing_error.empty() && len == 0) {
-    // Nothing could be decompressed at all: keep one row that says so, rather than nothing.
-    std::string note(simdjson::SIMDJSON_PADDING + 2, '\0');
-    note[0] = '{';
-    note[1] = '}';
-    FileLoader note_loader(app, uuids, false);
-    HRFLOW_TRY(note_loader.load(note.data(), 2, note.size(), url, modified_us, extracted_us, trailing_error, stats));
-  }
-  if (!trailing_error.empty()) {
-    ++stats.files_damaged;
-    spdlog::warn("sync lake: {}", trailing_error);
-  }
-  if (len == 0 && trailing_error.empty()) {
-    ++stats.files_empty;
-    spdlog::info("sync lake: {} is empty", url);
-  }
-  return app.close();
+  HRFLOW_ASSIGN_OR_RETURN(auto types, table_types(conn));
+  ParsedFile parsed;
+  HRFLOW_TRY(parse_file(types, content, compression, url, modified_us, extracted_us, error_file, parsed));
+  return append_parsed(conn, parsed, stats);
 }
 
 Result<LakeStats> LakeSource::run(lake::ObjectStore& store, db::Database& database, const LakeOptions& o,
@@ -527,12 +663,6 @@ Result<LakeStats> LakeSource::run(lake::ObjectStore& store, db::Database& databa
   }
 
   HRFLOW_ASSIGN_OR_RETURN(auto objects, store.list(""));
-  struct Todo {
-    lake::ObjectInfo info;
-    lake::FileKey key;
-    std::string url;
-    bool reload;
-  };
   std::vector<Todo> todo;
   for (auto& obj : objects) {
     if (obj.key.starts_with("_hrflow/")) continue;  // the sink's bookkeeping (replay markers)
@@ -574,16 +704,18 @@ Result<LakeStats> LakeSource::run(lake::ObjectStore& store, db::Database& databa
   std::optional<db::Transaction> txn;
   uint64_t batch_bytes = 0;
   size_t batch_files = 0;
+  HRFLOW_ASSIGN_OR_RETURN(auto types, table_types(conn));
+  std::optional<SingleThreadedLoad> single_threaded;
+  if (!todo.empty()) single_threaded.emplace(conn);
+  ParseAhead ahead(store, todo, types, clock);
   for (size_t i = 0; i < todo.size() && !stop_requested(); ++i) {
     const Todo& t = todo[i];
     progress.set_detail(fmt::format("file {}/{}", i + 1, todo.size()));
-    auto got = store.get(t.info.key);
-    if (!got.ok()) return got.error().with_context(fmt::format("reading {}", t.url));
-    std::string data = std::move(got).value();
-    stats.bytes += data.size();
-    batch_bytes += data.size();
+    HRFLOW_ASSIGN_OR_RETURN(auto parsed, ahead.next());
+    stats.bytes += parsed->bytes;
+    batch_bytes += parsed->bytes;
     uint64_t rows_before = stats.rows, errors_before = stats.rows_with_errors;
-    int64_t extracted = clock.now_ms() * 1000;
+    int64_t extracted = parsed->extracted_us;
     if (!txn) {
       HRFLOW_ASSIGN_OR_RETURN(auto begun, db::Transaction::begin(conn));
       txn.emplace(std::move(begun));
@@ -598,8 +730,7 @@ Result<LakeStats> LakeSource::run(lake::ObjectStore& store, db::Database& databa
                                           db::quote_literal(t.url))));
       HRFLOW_TRY(conn.execute(fmt::format("DELETE FROM raw.{} WHERE url_hash = {}", kLakeCompactedTable, url_hash(t.url))));
     }
-    auto st = load_lake_content(conn, data, t.key.compression, t.url, t.info.last_modified_ms * 1000, extracted, stats,
-                                t.key.error_file);
+    auto st = append_parsed(conn, *parsed, stats);
     if (!st.ok()) return st.error().with_context(fmt::format("loading {}", t.url));
     HRFLOW_TRY(conn.execute(fmt::format(
         "INSERT OR REPLACE INTO raw.{} VALUES ({}, make_timestamptz({}::BIGINT), {}, {}, {}, {}, "
