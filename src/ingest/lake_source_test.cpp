@@ -111,6 +111,63 @@ TEST(LakeSource, LoadsEveryFileOnceAndARerunLoadsNothing) {
   EXPECT_EQ(wh.q("SELECT count(*) FROM raw.heart_rate_stream"), "220");
 }
 
+TEST(LakeSource, ParsingAheadOnAThreadLoadsTheSameRowsInTheSameOrderAsLoadingFileByFile) {
+  TempDir dir;
+  auto store = file_store(dir);
+  // Several data chunks per file (2048 rows each), all encodings, bad lines, an error file, an empty file.
+  std::string bad = records(2500, 1) + "{\"user_id\":9,\"heart_rate\n" +
+                    R"({"user_id":"77","heart_rate":"61.5","timestamp":1711943972.4,"meta":"{\"a\":1}"})" + "\n" +
+                    records(10, 5000);
+  ASSERT_TRUE(store->put(key(0, 0), bad).ok());
+  ASSERT_TRUE(store->put(key(0, 3000, lake::Compression::kGzip), gzip(records(4100, 10000))).ok());
+  ASSERT_TRUE(store->put(key(1, 0, lake::Compression::kZstd), zstd(records(2048, 20000))).ok());
+  std::string g = gzip(records(3000, 30000));
+  ASSERT_TRUE(store->put(key(1, 2048, lake::Compression::kGzip), g.substr(0, g.size() / 2)).ok());
+  ASSERT_TRUE(store->put(key(2, 0), "").ok());
+  ASSERT_TRUE(store->put(key(2, 1), records(1, 40000)).ok());  // shorter than simdjson's padding
+  ASSERT_TRUE(store->put(key(0, 7, lake::Compression::kNone, true),
+                         R"({"partition":0,"offset":7,"error":"bad","value":"{\"timestamp\":\"oops\"}"})")
+                  .ok());
+  for (int f = 0; f < 6; ++f) ASSERT_TRUE(store->put(key(3, f * 700), records(700, 50000 + f * 700)).ok());
+
+  Warehouse ahead;
+  ASSERT_TRUE(ahead.conn.execute("SET threads = 3").ok());
+  LakeStats a = ahead.sync(*store);
+  EXPECT_EQ(ahead.q("SELECT current_setting('threads')"), "3") << "DuckDB's threads are restored after the load";
+
+  // The same files, one at a time in the source's order, through the direct single-file path.
+  Warehouse direct;
+  ASSERT_TRUE(direct.conn.execute("CREATE SCHEMA raw").ok());
+  ASSERT_TRUE(ensure_lake_tables(direct.conn).ok());
+  auto listed = std::move(store->list("")).value();
+  std::sort(listed.begin(), listed.end(), [](const auto& x, const auto& y) {
+    return std::tie(x.last_modified_ms, x.key) < std::tie(y.last_modified_ms, y.key);
+  });
+  LakeStats d;
+  for (const auto& obj : listed) {
+    auto k = std::move(lake::parse_key(obj.key)).value();
+    std::string content = std::move(store->get(obj.key)).value();
+    ASSERT_TRUE(load_lake_content(direct.conn, content, k.compression, store->url_of(obj.key), obj.last_modified_ms * 1000,
+                                  0, d, k.error_file)
+                    .ok());
+  }
+  EXPECT_EQ(a.files_loaded, listed.size());
+  EXPECT_EQ(a.rows, d.rows);
+  EXPECT_EQ(a.rows_with_errors, d.rows_with_errors);
+  EXPECT_EQ(a.rows_coerced, d.rows_coerced);
+  EXPECT_EQ(a.files_damaged, d.files_damaged);
+  EXPECT_EQ(a.files_empty, d.files_empty);
+  EXPECT_GT(a.rows, 2500u + 4100u + 2048u + 6 * 700u);
+  // Every column but the random id and the extraction time, in table order.
+  const char* rows =
+      "SELECT count(*) || ' ' || sum(hash(_ab_source_file_url, epoch_us(_ab_source_file_last_modified), user_id, "
+      "heart_rate, \"timestamp\", meta::VARCHAR, _airbyte_meta::VARCHAR)) || ' ' || "
+      "md5(string_agg(concat_ws('|', _ab_source_file_url, user_id, heart_rate, \"timestamp\", meta, _airbyte_meta), "
+      "'\n' ORDER BY rowid)) FROM raw.heart_rate_stream";
+  EXPECT_EQ(ahead.q(rows), direct.q(rows));
+  EXPECT_EQ(ahead.q("SELECT count(DISTINCT _airbyte_raw_id) FROM raw.heart_rate_stream"), std::to_string(a.rows));
+}
+
 TEST(LakeSource, AFileThatAppearsLateWithAnOlderModificationTimeIsStillLoaded) {
   TempDir dir;
   auto store = file_store(dir);
