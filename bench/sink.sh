@@ -37,6 +37,24 @@ sink_records() { sed -nE 's/.*sink: ([0-9,]+) records.*/\1/p' "$1" | tr -d , | t
 # Lines in every lake file under topics/ (each record is one line).
 lake_lines() { find "$1/topics" -type f -name '*.json' -print0 | xargs -0 cat | wc -l; }
 fail() { echo "sink: $*" >&2; exit 1; }
+# One timed `hrflow sink --once` in directory $1 (its hrflow.yml written) that must land $2 records;
+# label $3. Appends records/s to file $4; on the first run, checks the lake line count and sets
+# RUN_FILES / RUN_MB. Extra text for a count mismatch: $5.
+timed_sink() {
+  local dir=$1 want=$2 label=$3 out=$4 hint=${5:-} t0 t1 got lines
+  t0=$(now)
+  (cd "$dir" && "$HRFLOW" sink --once) 2> "$dir/sink.err" || fail "hrflow sink failed: $(tail -3 "$dir/sink.err")"
+  t1=$(now)
+  got=$(sink_records "$dir/sink.err")
+  [ "$got" = "$want" ] || fail "$label: the sink reported ${got:-no count} records, expected $want$hint: $(tail -3 "$dir/sink.err")"
+  if [ "$(wc -l < "$out")" = 0 ]; then
+    lines=$(lake_lines "$dir/lake")
+    [ "$lines" = "$want" ] || fail "$label: the lake holds $lines records, expected $want"
+    RUN_FILES=$(find "$dir/lake/topics" -type f | wc -l)
+    RUN_MB=$(du -sm "$dir/lake/topics" | cut -f1)
+  fi
+  rate "$want" "$t0" "$t1" >> "$out"
+}
 
 echo "sink: $USERS users, $RUNS runs each, medians"
 
@@ -53,21 +71,10 @@ for r in $(seq "$RUNS"); do
   rm -rf "$run" && mkdir -p "$run"
   printf 'stream:\n  consumer_group: bench-log-%s\n  log:\n    dir: %s\nlake:\n  url: file://%s/lake\n' \
     "$r" "$LOGDIR" "$run" > "$run/hrflow.yml"
-  t0=$(now)
-  (cd "$run" && "$HRFLOW" sink --once) 2> "$run/sink.err" || fail "hrflow sink failed: $(tail -3 "$run/sink.err")"
-  t1=$(now)
-  got=$(sink_records "$run/sink.err")
-  [ "$got" = "$N" ] || fail "log run $r: the sink reported ${got:-no count} records, expected $N: $(tail -3 "$run/sink.err")"
-  if [ "$r" = 1 ]; then
-    lines=$(lake_lines "$run/lake")
-    [ "$lines" = "$N" ] || fail "log run 1: the lake holds $lines records, expected $N"
-    FILES=$(find "$run/lake/topics" -type f | wc -l)
-    LAKE_MB=$(du -sm "$run/lake/topics" | cut -f1)
-  fi
-  rate "$N" "$t0" "$t1" >> "$WORK/log.txt"
+  timed_sink "$run" "$N" "log run $r" "$WORK/log.txt"
 done
 rm -rf "$WORK/log-run" "$WORK/fill"
-LOG_RPS=$(median < "$WORK/log.txt")
+LOG_RPS=$(median < "$WORK/log.txt"); FILES=$RUN_FILES; LAKE_MB=$RUN_MB
 printf 'embedded log -> file lake  %10.0f records/s  (%s records, %s lake files, %s MB; runs: %s)\n' \
   "$LOG_RPS" "$N" "$FILES" "$LAKE_MB" "$(paste -sd ' ' "$WORK/log.txt")"
 awk -v l="$LOG_RPS" 'BEGIN {printf "  ratio to the 1,000,000 records/s target: %.2f (%s)\n", l/1e6, (l >= 1e6 ? "met" : "NOT met")}'
@@ -94,17 +101,9 @@ for r in $(seq "$RUNS"); do
   run=$WORK/kafka-run
   rm -rf "$run" && mkdir -p "$run"
   kconf "bench-kafka-$r" "$run/lake" > "$run/hrflow.yml"
-  t0=$(now)
-  (cd "$run" && "$HRFLOW" sink --once) 2> "$run/sink.err" || fail "hrflow sink failed: $(tail -3 "$run/sink.err")"
-  t1=$(now)
-  got=$(sink_records "$run/sink.err")
-  [ "$got" = "$KN" ] || fail "kafka run $r: the sink reported ${got:-no count} records, expected $KN (the mock drops data beyond ~5 MiB per partition: raise SINK_BENCH_KAFKA_PARTITIONS): $(tail -3 "$run/sink.err")"
-  if [ "$r" = 1 ]; then
-    lines=$(lake_lines "$run/lake")
-    [ "$lines" = "$KN" ] || fail "kafka run 1: the lake holds $lines records, expected $KN"
-    KFILES=$(find "$run/lake/topics" -type f | wc -l)
-  fi
-  rate "$KN" "$t0" "$t1" >> "$WORK/ksink.txt"
+  timed_sink "$run" "$KN" "kafka run $r" "$WORK/ksink.txt" \
+    " (the mock drops data beyond ~5 MiB per partition: raise SINK_BENCH_KAFKA_PARTITIONS)"
+  [ "$r" = 1 ] && KFILES=$RUN_FILES
   rm -rf "$run"
 
   t0=$(now)
