@@ -6,9 +6,8 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
-#include <condition_variable>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -451,80 +450,6 @@ struct Todo {
   bool reload;
 };
 
-// Reads and parses the files of `todo`, in order, on its own thread, at most kAhead files ahead of the
-// thread that appends them: parsing (about a third of a load) then overlaps DuckDB's appends and commits
-// instead of adding to them. Only the appending thread touches the warehouse, so what commits, and
-// when, is unchanged. Lifecycle: construct, call next() once per file in order; the destructor cancels
-// and joins the thread (after at most the file it is parsing).
-class ParseAhead {
- public:
-  static constexpr size_t kAhead = 2;
-
-  ParseAhead(lake::ObjectStore& store, const std::vector<Todo>& todo, db::ColumnTypes& types, const Clock& clock)
-      : store_(store), todo_(todo), types_(types), clock_(clock), thread_([this] { run(); }) {}
-  ~ParseAhead() {
-    {
-      std::lock_guard lock(mu_);
-      cancelled_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  ParseAhead(const ParseAhead&) = delete;
-  ParseAhead& operator=(const ParseAhead&) = delete;
-
-  // The next file in order, once parsed; the error of reading it if that failed.
-  Result<std::unique_ptr<ParsedFile>> next() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return !ready_.empty(); });
-    auto item = std::move(ready_.front());
-    ready_.pop_front();
-    cv_.notify_all();
-    return item;
-  }
-
- private:
-  void run() {
-    for (const Todo& t : todo_) {
-      {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return cancelled_ || ready_.size() < kAhead; });
-        if (cancelled_) return;
-      }
-      Result<std::unique_ptr<ParsedFile>> item = parse(t);
-      bool failed = !item.ok();
-      {
-        std::lock_guard lock(mu_);
-        ready_.push_back(std::move(item));
-      }
-      cv_.notify_all();
-      if (failed) return;
-    }
-  }
-
-  Result<std::unique_ptr<ParsedFile>> parse(const Todo& t) {
-    auto got = store_.get(t.info.key);
-    if (!got.ok()) return got.error().with_context(fmt::format("reading {}", t.url));
-    std::string data = std::move(got).value();
-    auto f = std::make_unique<ParsedFile>();
-    f->bytes = data.size();
-    auto st = parse_file(types_, data, t.key.compression, t.url, t.info.last_modified_ms * 1000, clock_.now_ms() * 1000,
-                         t.key.error_file, *f);
-    if (!st.ok()) return st.error().with_context(fmt::format("loading {}", t.url));
-    return f;
-  }
-
-  lake::ObjectStore& store_;
-  const std::vector<Todo>& todo_;
-  db::ColumnTypes& types_;
-  const Clock& clock_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Result<std::unique_ptr<ParsedFile>>> ready_;
-  bool cancelled_ = false;
-  std::thread thread_;  // last: starts after the members it uses exist
-};
-
 // DuckDB's appender writes its rows through a query whose insert is a single task; with worker threads,
 // a worker often runs that task while the calling thread busy-waits for it, so on a 2-core machine the
 // load ran at less than half speed (measured with bench/ingest.sh). During the load DuckDB therefore runs
@@ -557,6 +482,106 @@ struct Known {
   uint64_t size = 0;
   std::string etag;
 };
+
+// What the loading threads of one run share. Each takes the next file in cursor order, reads, parses
+// and appends it through its own connection, and commits its files in batches of its own: the rows
+// and history entries of a batch commit together, so each file is loaded once whatever the order in
+// which the threads' batches commit. DuckDB appends to a table on the appending thread only, and two
+// transactions append to one table side by side; with one loader, appending was half the load while
+// the other core idled.
+struct SharedLoad {
+  lake::ObjectStore& store;
+  db::Database& database;
+  const std::vector<Todo>& todo;
+  const LakeOptions& options;
+  const Clock& clock;
+  Progress& progress;
+  std::atomic<size_t> next{0};
+  std::atomic<bool> halt{false};  // a loader failed: the others stop after their current file
+  std::mutex mu;                  // guards what follows
+  LakeStats& stats;
+  std::unordered_map<std::string, Known>& history;
+  size_t files_done = 0;
+};
+
+constexpr size_t kBatchFiles = 1000;
+// Loading threads: each holds a batch of parsed files in memory; more than the cores only adds contention.
+constexpr unsigned kMaxLoaders = 4;
+
+// One loading thread's work: files until none are left, a stop is requested or another loader failed.
+// A failure rolls back this loader's open batch (files already committed stay loaded).
+Status load_files(SharedLoad& s) {
+  HRFLOW_ASSIGN_OR_RETURN(auto conn, db::Connection::connect(s.database));
+  HRFLOW_ASSIGN_OR_RETURN(auto types, table_types(conn));
+  std::optional<db::Transaction> txn;
+  uint64_t batch_bytes = 0;
+  size_t batch_files = 0;
+  std::vector<std::pair<std::string, Known>> batch_history;  // into s.history once committed
+  auto commit = [&]() -> Status {
+    if (!txn) return {};
+    HRFLOW_TRY(txn->commit());
+    txn.reset();
+    batch_files = 0;
+    batch_bytes = 0;
+    std::lock_guard lock(s.mu);
+    for (auto& [url, k] : batch_history) s.history[url] = std::move(k);
+    batch_history.clear();
+    return {};
+  };
+  while (!s.halt && !stop_requested()) {
+    size_t i = s.next++;
+    if (i >= s.todo.size()) break;
+    const Todo& t = s.todo[i];
+    auto got = s.store.get(t.info.key);
+    if (!got.ok()) return got.error().with_context(fmt::format("reading {}", t.url));
+    std::string data = std::move(got).value();
+    ParsedFile parsed;
+    parsed.bytes = data.size();
+    auto st = parse_file(types, data, t.key.compression, t.url, t.info.last_modified_ms * 1000,
+                         s.clock.now_ms() * 1000, t.key.error_file, parsed);
+    if (!st.ok()) return st.error().with_context(fmt::format("loading {}", t.url));
+    if (!txn) {
+      HRFLOW_ASSIGN_OR_RETURN(auto begun, db::Transaction::begin(conn));
+      txn.emplace(std::move(begun));
+    }
+    LakeStats file;
+    file.bytes = parsed.bytes;
+    if (t.reload) {
+      // The file changed under the same name: its new content replaces the rows of the old one.
+      HRFLOW_ASSIGN_OR_RETURN(auto old, conn.scalar(fmt::format(
+                                            "SELECT count(*) FROM raw.heart_rate_stream WHERE _ab_source_file_url = {}",
+                                            db::quote_literal(t.url))));
+      file.rows_replaced = std::stoull(old.value_or("0"));
+      HRFLOW_TRY(conn.execute(fmt::format("DELETE FROM raw.heart_rate_stream WHERE _ab_source_file_url = {}",
+                                          db::quote_literal(t.url))));
+      HRFLOW_TRY(conn.execute(fmt::format("DELETE FROM raw.{} WHERE url_hash = {}", kLakeCompactedTable, url_hash(t.url))));
+    }
+    st = append_parsed(conn, parsed, file);
+    if (!st.ok()) return st.error().with_context(fmt::format("loading {}", t.url));
+    HRFLOW_TRY(conn.execute(fmt::format(
+        "INSERT OR REPLACE INTO raw.{} VALUES ({}, make_timestamptz({}::BIGINT), {}, {}, {}, {}, "
+        "make_timestamptz({}::BIGINT))",
+        kLakeHistoryTable, db::quote_literal(t.url), t.info.last_modified_ms * 1000, t.info.size,
+        db::quote_literal(t.info.etag), file.rows, file.rows_with_errors, parsed.extracted_us)));
+    batch_history.emplace_back(t.url, Known{t.info.last_modified_ms * 1000, t.info.size, t.info.etag});
+    batch_bytes += parsed.bytes;
+    if (++batch_files >= kBatchFiles || batch_bytes >= s.options.batch_bytes) HRFLOW_TRY(commit());
+    if (t.reload) spdlog::warn("sync lake: {} changed since it was loaded; its rows were replaced by the new content", t.url);
+    std::lock_guard lock(s.mu);
+    (t.reload ? s.stats.files_reloaded : s.stats.files_loaded) += 1;
+    s.stats.bytes += file.bytes;
+    s.stats.rows += file.rows;
+    s.stats.rows_with_errors += file.rows_with_errors;
+    s.stats.rows_coerced += file.rows_coerced;
+    s.stats.rows_replaced += file.rows_replaced;
+    s.stats.files_damaged += file.files_damaged;
+    s.stats.files_empty += file.files_empty;
+    s.progress.set_detail(fmt::format("file {}/{}", ++s.files_done, s.todo.size()));
+    s.progress.update(s.stats.rows);
+  }
+  return commit();  // the last batch, or what was loaded before a stop
+}
+
 
 }  // namespace
 
@@ -699,60 +724,22 @@ Result<LakeStats> LakeSource::run(lake::ObjectStore& store, db::Database& databa
   // Files are loaded in batches, one transaction each: the rows and the history entries of a batch
   // commit together (a crash reloads the whole batch, never part of it), and batching spares a commit
   // (a WAL sync) per file, which dominates when the sink writes many small files.
-  constexpr size_t kBatchFiles = 1000;
   Progress progress("sync lake", "rows", 0, o.progress);
-  std::optional<db::Transaction> txn;
-  uint64_t batch_bytes = 0;
-  size_t batch_files = 0;
-  HRFLOW_ASSIGN_OR_RETURN(auto types, table_types(conn));
   std::optional<SingleThreadedLoad> single_threaded;
   if (!todo.empty()) single_threaded.emplace(conn);
-  ParseAhead ahead(store, todo, types, clock);
-  for (size_t i = 0; i < todo.size() && !stop_requested(); ++i) {
-    const Todo& t = todo[i];
-    progress.set_detail(fmt::format("file {}/{}", i + 1, todo.size()));
-    HRFLOW_ASSIGN_OR_RETURN(auto parsed, ahead.next());
-    stats.bytes += parsed->bytes;
-    batch_bytes += parsed->bytes;
-    uint64_t rows_before = stats.rows, errors_before = stats.rows_with_errors;
-    int64_t extracted = parsed->extracted_us;
-    if (!txn) {
-      HRFLOW_ASSIGN_OR_RETURN(auto begun, db::Transaction::begin(conn));
-      txn.emplace(std::move(begun));
-    }
-    if (t.reload) {
-      // The file changed under the same name: its new content replaces the rows of the old one.
-      HRFLOW_ASSIGN_OR_RETURN(auto old, conn.scalar(fmt::format(
-                                            "SELECT count(*) FROM raw.heart_rate_stream WHERE _ab_source_file_url = {}",
-                                            db::quote_literal(t.url))));
-      stats.rows_replaced += std::stoull(old.value_or("0"));
-      HRFLOW_TRY(conn.execute(fmt::format("DELETE FROM raw.heart_rate_stream WHERE _ab_source_file_url = {}",
-                                          db::quote_literal(t.url))));
-      HRFLOW_TRY(conn.execute(fmt::format("DELETE FROM raw.{} WHERE url_hash = {}", kLakeCompactedTable, url_hash(t.url))));
-    }
-    auto st = append_parsed(conn, *parsed, stats);
-    if (!st.ok()) return st.error().with_context(fmt::format("loading {}", t.url));
-    HRFLOW_TRY(conn.execute(fmt::format(
-        "INSERT OR REPLACE INTO raw.{} VALUES ({}, make_timestamptz({}::BIGINT), {}, {}, {}, {}, "
-        "make_timestamptz({}::BIGINT))",
-        kLakeHistoryTable, db::quote_literal(t.url), t.info.last_modified_ms * 1000, t.info.size,
-        db::quote_literal(t.info.etag), stats.rows - rows_before, stats.rows_with_errors - errors_before, extracted)));
-    if (++batch_files >= kBatchFiles || batch_bytes >= o.batch_bytes || i + 1 == todo.size() || stop_requested()) {
-      HRFLOW_TRY(txn->commit());
-      txn.reset();
-      batch_files = 0;
-      batch_bytes = 0;
-    }
-    if (t.reload) {
-      ++stats.files_reloaded;
-      spdlog::warn("sync lake: {} changed since it was loaded; its rows were replaced by the new content", t.url);
-    } else {
-      ++stats.files_loaded;
-    }
-    history[t.url] = {t.info.last_modified_ms * 1000, t.info.size, t.info.etag};
-    progress.update(stats.rows);
+  SharedLoad shared{store, database, todo, o, clock, progress, {}, {}, {}, stats, history};
+  size_t loaders = std::min<size_t>(todo.size(), std::clamp(std::thread::hardware_concurrency(), 1u, kMaxLoaders));
+  std::vector<Status> results(std::max<size_t>(loaders, 1));
+  {
+    std::vector<std::jthread> threads;
+    auto work = [&](size_t k) {
+      results[k] = load_files(shared);
+      if (!results[k].ok()) shared.halt = true;
+    };
+    for (size_t k = 1; k < loaders; ++k) threads.emplace_back(work, k);
+    if (loaders > 0) work(0);
   }
-  if (txn) HRFLOW_TRY(txn->commit());  // stopped between a file and its batch's end
+  for (auto& r : results) HRFLOW_TRY(r);
   progress.finish();
 
   // Compaction when the history is full: entries older than (cursor - days) keep only a URL hash.

@@ -1,9 +1,10 @@
 // The lake source of `hrflow sync lake`: lake files (JSON lines, optionally .gz/.zst) ->
 // raw.heart_rate_stream, each new or changed file exactly once.
 //
-// Every file is loaded in its own warehouse transaction together with its history entry
-// (raw._hrflow_lake_files: URL, last-modified, size, etag), so a crash can neither load a file twice nor
-// skip it. A file is loaded when its URL is not in the history or its fingerprint (last-modified, size,
+// Files are loaded in batches, each batch in one warehouse transaction together with the history
+// entries of its files (raw._hrflow_lake_files: URL, last-modified, size, etag), so a crash can neither
+// load a file twice nor skip it. One loading thread per core (at most 4) takes files in cursor order
+// and commits batches of its own; rows of one file stay together and in order. A file is loaded when its URL is not in the history or its fingerprint (last-modified, size,
 // etag) changed; a changed file (the sink rewrites a file under the same name after a crash, possibly
 // with fewer records) replaces the rows of its previous version in the same transaction, so raw holds
 // each file's current content exactly once. The cursor is

@@ -111,7 +111,7 @@ TEST(LakeSource, LoadsEveryFileOnceAndARerunLoadsNothing) {
   EXPECT_EQ(wh.q("SELECT count(*) FROM raw.heart_rate_stream"), "220");
 }
 
-TEST(LakeSource, ParsingAheadOnAThreadLoadsTheSameRowsInTheSameOrderAsLoadingFileByFile) {
+TEST(LakeSource, LoadingOnSeveralThreadsLoadsTheSameRowsInEachFilesOrderAsLoadingFileByFile) {
   TempDir dir;
   auto store = file_store(dir);
   // Several data chunks per file (2048 rows each), all encodings, bad lines, an error file, an empty file.
@@ -158,12 +158,12 @@ TEST(LakeSource, ParsingAheadOnAThreadLoadsTheSameRowsInTheSameOrderAsLoadingFil
   EXPECT_EQ(a.files_damaged, d.files_damaged);
   EXPECT_EQ(a.files_empty, d.files_empty);
   EXPECT_GT(a.rows, 2500u + 4100u + 2048u + 6 * 700u);
-  // Every column but the random id and the extraction time, in table order.
+  // Every column but the random id and the extraction time, file by file, each file's rows in table order.
   const char* rows =
       "SELECT count(*) || ' ' || sum(hash(_ab_source_file_url, epoch_us(_ab_source_file_last_modified), user_id, "
       "heart_rate, \"timestamp\", meta::VARCHAR, _airbyte_meta::VARCHAR)) || ' ' || "
       "md5(string_agg(concat_ws('|', _ab_source_file_url, user_id, heart_rate, \"timestamp\", meta, _airbyte_meta), "
-      "'\n' ORDER BY rowid)) FROM raw.heart_rate_stream";
+      "'\n' ORDER BY _ab_source_file_url, rowid)) FROM raw.heart_rate_stream";
   EXPECT_EQ(ahead.q(rows), direct.q(rows));
   EXPECT_EQ(ahead.q("SELECT count(DISTINCT _airbyte_raw_id) FROM raw.heart_rate_stream"), std::to_string(a.rows));
 }
