@@ -55,6 +55,12 @@ const std::vector<SettingSpec>& table() {
       {"stream.kafka.sasl_password", T::kString, "", "SASL password for the Kafka cluster.", {}, 0, 0,
        "HRFLOW_KAFKA_SASL_PASSWORD", true},
       {"stream.kafka.create_topic", T::kBool, "true", "Create the topic when missing (if the cluster allows)."},
+      {"stream.kafka.assignment", T::kString, "group",
+       "Which partitions `hrflow sink` reads. `group`: join stream.consumer_group, which shares the topic's "
+       "partitions among the sink processes and moves them when one stops (brokers wait a few seconds before "
+       "the first assignment). `all`: read every partition without joining (one sink process, no wait). A "
+       "list such as `0-5,9`: read these partitions without joining (one sink per disjoint list). Positions "
+       "are committed to stream.consumer_group in every case; don't mix `group` and lists in one group."},
 
       // --- simulator -------------------------------------------------------------------------
       {"simulator.ground_truth", T::kString, "{state_dir}/ground-truth.json",

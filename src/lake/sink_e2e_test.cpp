@@ -142,6 +142,27 @@ TEST(SinkEndToEnd, KafkaMockClusterSurvivesKillNineAtRandomMoments) {
   expect_lake_holds_exactly(dir.path() / "state" / "lake", produced);
 }
 
+TEST(SinkEndToEnd, KafkaStaticAssignmentSurvivesKillNineAtRandomMoments) {
+  // Every partition assigned without joining the group; positions still committed to the group.
+  HRFLOW_START_OR_SKIP(kafka, KafkaInstance::start(3));
+  TempDir dir;
+  auto config_path = write_config(
+      dir, fmt::format("  kafka:\n    bootstrap_servers: {}\n    assignment: all\n", kafka->bootstrap_servers()));
+  auto config = Config::load(config_path, true);
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  auto produced = produce(*config, 20000);
+  kill_restart_then_once(config_path, 3);
+  expect_lake_holds_exactly(dir.path() / "state" / "lake", produced);
+  // Two sinks, each with its own partitions, in the same group: a rerun of both finds nothing new.
+  for (const char* parts : {"0", "1-2"}) {
+    write_config(dir, fmt::format("  kafka:\n    bootstrap_servers: {}\n    assignment: {}\n", kafka->bootstrap_servers(), parts));
+    auto again = run_hrflow({"--config", config_path.string(), "sink", "--once"});
+    EXPECT_EQ(again.exit_code, 0) << again.output;
+    EXPECT_NE(again.output.find("sink: 0 records"), std::string::npos) << again.output;
+  }
+  expect_lake_holds_exactly(dir.path() / "state" / "lake", produced);
+}
+
 TEST(SinkEndToEnd, RecordsProducedWithKcatLandInTheirHours) {
   HRFLOW_START_OR_SKIP(kafka, KafkaInstance::start(3));
   auto which = run_command({"sh", "-c", "command -v kcat"});

@@ -8,14 +8,18 @@
 // last_records() reads each partition's record at high watermark - 1 with a short-lived group-less
 // consumer (same properties), within kKafkaConnectTimeoutMs.
 // Consumer: a member of a consumer group with auto-commit off; commit() commits synchronously;
-// assignment() follows rebalances.
+// assignment() follows rebalances. With stream.kafka.assignment `all` or a partition list it assigns
+// those partitions itself (no group membership, no rebalances) and still commits to the group.
 // Every property in stream.kafka.properties is passed to librdkafka as is (after hrflow's defaults, so
 // it wins); stream.kafka.sasl_password becomes sasl.password.
 // Thread-safety: one thread per object (librdkafka's own threads are internal).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "common/config.h"
 #include "stream/stream.h"
@@ -27,5 +31,9 @@ inline constexpr int kKafkaConnectTimeoutMs = 10000;
 
 Result<std::unique_ptr<StreamProducer>> open_kafka_producer(const Config& config);
 Result<std::unique_ptr<StreamConsumer>> open_kafka_consumer(const Config& config, const std::string& group);
+
+// The partitions named by stream.kafka.assignment's `all` or a list such as "0-5,9" (sorted, each once),
+// checked against the topic's `partition_count`.
+Result<std::vector<int32_t>> parse_partition_list(std::string_view text, int partition_count);
 
 }  // namespace hrflow::stream

@@ -225,5 +225,17 @@ TEST(Kafka, BadPropertyIsRejectedByName) {
   EXPECT_NE(p.error().message.find("compression.type"), std::string::npos) << p.error().message;
 }
 
+TEST(Kafka, PartitionListsOfStaticAssignmentAreParsedAndChecked) {
+  EXPECT_EQ(*parse_partition_list("all", 4), (std::vector<int32_t>{0, 1, 2, 3}));
+  EXPECT_EQ(*parse_partition_list("0-2, 5,1", 6), (std::vector<int32_t>{0, 1, 2, 5}));
+  EXPECT_EQ(*parse_partition_list("3", 4), (std::vector<int32_t>{3}));
+  for (const char* bad : {"4", "2-1", "x", "1,,2", "-1", "0-", "", "group2"}) {
+    auto r = parse_partition_list(bad, 4);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().kind, ErrorKind::kInvalidArgument);
+    EXPECT_NE(r.error().message.find("stream.kafka.assignment"), std::string::npos) << r.error().message;
+  }
+}
+
 }  // namespace
 }  // namespace hrflow::stream
