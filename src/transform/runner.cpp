@@ -310,6 +310,34 @@ Result<std::optional<std::string>> key_range_predicates(db::Connection& conn, co
   return std::optional<std::string>(out);
 }
 
+// Rebuilding a table model writes all of it (log, sync, checkpoint) even when its inputs did not change,
+// as for a dimension between two changes of the operational data. Does the freshly built `fresh` hold
+// exactly the rows and columns of `current` (both in `schema`; `rows` is fresh's row count)? Only
+// tables up to kSameTableMaxRows are compared: beyond that the comparison costs about what it saves.
+constexpr int64_t kSameTableMaxRows = 1000000;
+
+Result<bool> same_table(db::Connection& conn, const std::string& schema, const std::string& fresh,
+                        const std::string& current, int64_t rows) {
+  if (rows < 0 || rows > kSameTableMaxRows) return false;
+  const std::string f = quote_identifier(schema) + "." + quote_identifier(fresh);
+  const std::string c = quote_identifier(schema) + "." + quote_identifier(current);
+  HRFLOW_ASSIGN_OR_RETURN(auto n, conn.scalar("select count(*) from " + c));
+  if (!n || std::strtoll(n->c_str(), nullptr, 10) != rows) return false;
+  // Same column names and types in the same order; then, the counts being equal, no row of one
+  // missing from the other (EXCEPT ALL counts duplicates and matches NULLs).
+  auto columns = [&](const std::string& table) {
+    return conn.scalar(fmt::format(
+        "select string_agg(column_name || ' ' || data_type, ', ' order by ordinal_position) from information_schema.columns "
+        "where table_catalog = current_database() and table_schema = {} and table_name = {}",
+        quote_literal(schema), quote_literal(table)));
+  };
+  HRFLOW_ASSIGN_OR_RETURN(auto fresh_cols, columns(fresh));
+  HRFLOW_ASSIGN_OR_RETURN(auto current_cols, columns(current));
+  if (!fresh_cols || fresh_cols != current_cols) return false;
+  HRFLOW_ASSIGN_OR_RETURN(auto missing, conn.scalar(fmt::format("select count(*) from (from {} except all from {})", f, c)));
+  return missing && *missing == "0";
+}
+
 // run_query()'s answer as a template value shaped like dbt's (agate) table: rows[i][j],
 // columns[j].name / .values(), column_names. Numbers and booleans keep their type; NULL is none;
 // everything else (timestamps, dates, text) is its text, ready to quote into SQL.
@@ -381,6 +409,10 @@ Status Runner::materialize(const Node& node, const std::string& sql, const RunOp
     HRFLOW_TRY(conn_.execute("drop table if exists " + tmp));
     HRFLOW_ASSIGN_OR_RETURN(auto res, conn_.query("create table " + tmp + " as " + sql));
     if (res.row_count() > 0) r.rows_affected = res.get_int64(0, 0).value_or(-1);
+    if (mat == "table" && existing == "table" && !options.full_refresh) {
+      HRFLOW_ASSIGN_OR_RETURN(bool same, same_table(conn_, schema, name + "__hrflow_tmp", name, r.rows_affected));
+      if (same) return {};  // the transaction rolls back: nothing is written, the table stays as it is
+    }
     if (existing == "view") HRFLOW_TRY(conn_.execute("drop view " + target));
     if (existing == "table") HRFLOW_TRY(conn_.execute("drop table " + target));
     HRFLOW_TRY(conn_.execute(fmt::format("alter table {} rename to {}", tmp, quote_identifier(name))));

@@ -8,8 +8,9 @@
 -- up to a day before the cutoff), and their rows from there on replace the old ones (delete+insert on
 -- the reading key). Readings arriving late within the lookback therefore land in the right session
 -- with the right statistics, and the result equals a full rebuild. The bounds are found first
--- (run_query) and used as literals, so every scan skips the row groups before them. Rows are written
--- in event_date order so date-range queries skip data (DuckDB zone maps).
+-- (run_query) and used as literals, so every scan skips the row groups before them. A full build writes
+-- the rows in event time order and each incremental build appends the last hours, so date-range
+-- queries skip data (DuckDB zone maps).
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -72,45 +73,82 @@ rebuild_from as (
 ),
 {% endif %}
 
-readings as (
+-- The staged deliveries to place: each rebuilt user's from the start of the session to rebuild.
+deliveries as (
     select
         user_id,
+        "timestamp",
         activity_id,
         heart_rate,
         latitude,
         longitude,
-        make_timestamp(cast("timestamp" as bigint) * 1000000) as event_datetime
+        extracted_at
     from {{ ref('stg_heart_rates') }} h
     {% if is_incremental() and execute %}
     join rebuild_from b using (user_id)
     where h."timestamp" >= {{ read_from }}
       and h."timestamp" >= epoch(b.session_start)
     {% endif %}
-    -- one reading per user and second: of several deliveries the last extracted counts, once
+),
+
+-- One reading per user and second: of several deliveries the last extracted counts, once. Duplicates
+-- are rare, so only their keys go through the ranking.
+duplicated as (
+    select user_id, "timestamp"
+    from deliveries
+    group by user_id, "timestamp"
+    having count(*) > 1
+),
+
+readings as (
+    select user_id, activity_id, heart_rate, latitude, longitude, "timestamp"
+    from deliveries
+    anti join duplicated using (user_id, "timestamp")
+    union all
+    select user_id, activity_id, heart_rate, latitude, longitude, "timestamp"
+    from deliveries
+    semi join duplicated using (user_id, "timestamp")
     qualify row_number() over (partition by user_id, "timestamp" order by extracted_at desc, activity_id) = 1
 ),
 
+-- One pass in reading order per user: whether a reading starts a session, and its predecessor's rate.
 flagged as (
     select
-        *,
+        user_id,
+        activity_id,
+        heart_rate,
+        latitude,
+        longitude,
+        make_timestamp(cast("timestamp" as bigint) * 1000000) as event_datetime,
         case
-            when lag(event_datetime) over by_user is null then 1
-            when lag(activity_id) over by_user <> activity_id then 1
-            when event_datetime - lag(event_datetime) over by_user
-                 > interval '{{ var("session_gap_minutes") }} minutes' then 1
-            else 0
+            when lag("timestamp") over by_user is null then true
+            when lag(activity_id) over by_user <> activity_id then true
+            when "timestamp" - lag("timestamp") over by_user > {{ var("session_gap_minutes") }} * 60 then true
+            else false
         end as starts_session,
         lag(heart_rate) over by_user as prior_heart_rate
     from readings
-    window by_user as (partition by user_id order by event_datetime)
+    window by_user as (partition by user_id order by "timestamp")
+),
+
+-- Sessions by their first reading; each reading joins the session whose span holds it (a join on
+-- the few session starts instead of a running count over every reading).
+session_bounds as (
+    select
+        user_id,
+        event_datetime as session_start,
+        lead(event_datetime) over (partition by user_id order by event_datetime) as next_session_start
+    from flagged
+    where starts_session
 ),
 
 sessions as (
-    select
-        *,
-        sum(starts_session) over (partition by user_id order by event_datetime rows unbounded preceding)
-            as session_number
-    from flagged
+    select f.*, b.session_start
+    from flagged f
+    join session_bounds b
+      on b.user_id = f.user_id
+     and f.event_datetime >= b.session_start
+     and (b.next_session_start is null or f.event_datetime < b.next_session_start)
 ),
 
 -- session statistics by aggregation and a join rather than window partitions (the incremental build's
@@ -118,25 +156,25 @@ sessions as (
 session_stats as (
     select
         user_id,
-        session_number,
+        session_start,
         max(heart_rate) as max_heart_rate,
         min(heart_rate) as min_heart_rate,
         round(avg(heart_rate), 2) as avg_heart_rate,
         max(event_datetime) as session_end
     from sessions
-    group by user_id, session_number
+    group by user_id, session_start
 ),
 
 with_stats as (
     select
         s.*,
-        case when s.starts_session = 1 then null else s.prior_heart_rate end as previous_heart_rate,
+        case when s.starts_session then null else s.prior_heart_rate end as previous_heart_rate,
         st.max_heart_rate,
         st.min_heart_rate,
         st.avg_heart_rate,
         st.session_end
     from sessions s
-    join session_stats st using (user_id, session_number)
+    join session_stats st using (user_id, session_start)
 )
 
 select
@@ -162,6 +200,11 @@ join {{ ref('dim_activities') }} a
    and r.event_datetime >= a.start_date
    and (a.end_date is null or r.event_datetime < a.end_date)
 {% if is_incremental() and execute %}
+-- an incremental build's rows span the last hours and fill a row group or two of their own, so they
+-- need no sorting for date-range queries to skip data
 where r.session_end >= {{ cutoff }}
+{% else %}
+-- event time first, so that date-range queries skip data; one reading per user and second makes it a
+-- total order
+order by r.event_datetime, r.user_id
 {% endif %}
-order by event_date, r.event_datetime, u.user_key
