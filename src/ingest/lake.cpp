@@ -451,10 +451,11 @@ struct Todo {
 };
 
 // DuckDB's appender writes its rows through a query whose insert is a single task; with worker threads,
-// a worker often runs that task while the calling thread busy-waits for it, so on a 2-core machine the
-// load ran at less than half speed (measured with bench/ingest.sh). During the load DuckDB therefore runs
-// on the calling thread alone (the parse thread has the other core); the previous setting is restored
-// afterwards. The setting is per database, so queries of other connections meanwhile run unparallelised.
+// a worker often runs that task while the calling thread busy-waits for it, so the loading threads
+// competed with DuckDB's workers for the cores (on 2 cores, loads ran at about 0.8 of the speed
+// without workers in bench/ingest.sh). During the load each loading thread therefore runs its own
+// inserts; the previous setting is restored afterwards. The setting is per database, so queries of
+// other connections meanwhile run unparallelised.
 class SingleThreadedLoad {
  public:
   explicit SingleThreadedLoad(db::Connection& conn) : conn_(conn) {

@@ -4,10 +4,11 @@
 // Files are loaded in batches, each batch in one warehouse transaction together with the history
 // entries of its files (raw._hrflow_lake_files: URL, last-modified, size, etag), so a crash can neither
 // load a file twice nor skip it. One loading thread per core (at most 4) takes files in cursor order
-// and commits batches of its own; rows of one file stay together and in order. A file is loaded when its URL is not in the history or its fingerprint (last-modified, size,
-// etag) changed; a changed file (the sink rewrites a file under the same name after a crash, possibly
-// with fewer records) replaces the rows of its previous version in the same transaction, so raw holds
-// each file's current content exactly once. The cursor is
+// and commits batches of its own; rows of one file stay together and in order. A file is loaded when
+// its URL is not in the history or its fingerprint (last-modified, size, etag) changed; a changed file
+// (the sink rewrites a file under the same name after a crash, possibly with fewer records) replaces the
+// rows of its previous version in the same transaction, so raw holds each file's current content
+// exactly once. The cursor is
 // `_ab_source_file_last_modified` as in Airbyte; when the history exceeds sync.history_max_files, entries
 // older than (cursor - sync.days_to_sync_if_history_full days) are compacted to a URL hash, which still
 // proves a file was loaded. Unlike Airbyte, a file that appears late with an older modification time is
