@@ -502,11 +502,10 @@ struct SharedLoad {
   std::mutex mu;                  // guards what follows
   LakeStats& stats;
   std::unordered_map<std::string, Known>& history;
-  size_t files_done = 0;
 };
 
 constexpr size_t kBatchFiles = 1000;
-// Loading threads: each holds a batch of parsed files in memory; more than the cores only adds contention.
+// Loading threads: each holds a parsed file and an open transaction; more than the cores only adds contention.
 constexpr unsigned kMaxLoaders = 4;
 
 // One loading thread's work: files until none are left, a stop is requested or another loader failed.
@@ -577,7 +576,7 @@ Status load_files(SharedLoad& s) {
     s.stats.rows_replaced += file.rows_replaced;
     s.stats.files_damaged += file.files_damaged;
     s.stats.files_empty += file.files_empty;
-    s.progress.set_detail(fmt::format("file {}/{}", ++s.files_done, s.todo.size()));
+    s.progress.set_detail(fmt::format("file {}/{}", s.stats.files_loaded + s.stats.files_reloaded, s.todo.size()));
     s.progress.update(s.stats.rows);
   }
   return commit();  // the last batch, or what was loaded before a stop
