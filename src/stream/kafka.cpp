@@ -168,12 +168,12 @@ Status create_topic(Client& c, const Config& config, const std::string& topic) {
   return st;
 }
 
-// Reach the cluster and make sure the topic exists (creating it when allowed).
-Status prepare_topic(Client& c, const Config& config) {
+// Reach the cluster and make sure the topic exists (creating it when allowed); its partition count.
+Result<int> prepare_topic(Client& c, const Config& config) {
   const std::string servers = config.get_string("stream.kafka.bootstrap_servers");
   const std::string topic = config.get_string("stream.topic");
   HRFLOW_ASSIGN_OR_RETURN(MetadataPtr md, cluster_metadata(c, servers));
-  if (find_topic(md.get(), topic)) return {};
+  if (const auto* t = find_topic(md.get(), topic)) return t->partition_cnt;
   if (!config.get_bool("stream.kafka.create_topic")) {
     return make_error(ErrorKind::kNotFound,
                       "topic {} does not exist on Kafka at {} and stream.kafka.create_topic is false: create it "
@@ -185,7 +185,7 @@ Status prepare_topic(Client& c, const Config& config) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kKafkaConnectTimeoutMs);
   while (std::chrono::steady_clock::now() < deadline) {
     HRFLOW_ASSIGN_OR_RETURN(md, cluster_metadata(c, servers));
-    if (find_topic(md.get(), topic)) return {};
+    if (const auto* t = find_topic(md.get(), topic)) return t->partition_cnt;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return make_error(ErrorKind::kUnavailable, "topic {} was created but does not show up in the metadata of {}",
@@ -393,15 +393,17 @@ class KafkaConsumer final : public StreamConsumer {
                                                      {"auto.offset.reset", "earliest"},
                                                      {"fetch.max.bytes", "52428800"},
                                                      // Keep fetching while records wait to be polled: with the
-                                                     // default (100,000) fetches stalled for up to half a second
-                                                     // while the sink wrote a batch (bench/sink.sh). Memory stays
-                                                     // bounded by queued.max.messages.kbytes.
+                                                     // default (100,000) the sink's polls came back empty for up
+                                                     // to half a second at a time while it wrote (seen with
+                                                     // strace on bench/sink.sh's Kafka run, which measures the
+                                                     // gain). Memory stays bounded by queued.max.messages.kbytes.
                                                      {"queued.min.messages", "1000000"}}));
     char err[512];
     c->client_.rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof err);
     if (c->client_.rk == nullptr) return invalid_argument("cannot create the Kafka consumer: {}", err);
     (void)conf.release();
-    HRFLOW_TRY(prepare_topic(c->client_, config));  // before the main queue goes to the consumer queue
+    // Before the main queue goes to the consumer queue.
+    HRFLOW_ASSIGN_OR_RETURN(const int partition_count, prepare_topic(c->client_, config));
     rd_kafka_poll_set_consumer(c->client_.rk);
     const std::string assignment = config.get_string("stream.kafka.assignment");
     if (assignment == "group") {
@@ -414,11 +416,7 @@ class KafkaConsumer final : public StreamConsumer {
       // Static assignment, as stream processors that keep their own positions do: no group membership,
       // so no wait for the group to settle. Each partition starts at the group's committed position
       // (RD_KAFKA_OFFSET_INVALID), or at auto.offset.reset when there is none.
-      HRFLOW_ASSIGN_OR_RETURN(MetadataPtr md,
-                              cluster_metadata(c->client_, config.get_string("stream.kafka.bootstrap_servers")));
-      const rd_kafka_metadata_topic_t* t = find_topic(md.get(), c->topic_name_);
-      if (t == nullptr) return make_error(ErrorKind::kNotFound, "topic {} is not in the cluster's metadata", c->topic_name_);
-      HRFLOW_ASSIGN_OR_RETURN(auto partitions, parse_partition_list(assignment, t->partition_cnt));
+      HRFLOW_ASSIGN_OR_RETURN(auto partitions, parse_partition_list(assignment, partition_count));
       PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
       for (int32_t p : partitions) {
         rd_kafka_topic_partition_list_add(list.get(), c->topic_name_.c_str(), p)->offset = RD_KAFKA_OFFSET_INVALID;
@@ -438,8 +436,9 @@ class KafkaConsumer final : public StreamConsumer {
 
   Result<std::vector<Record>> poll(size_t max_records, int timeout_ms) override {
     // At most a few thousand records per call: a batch that stays in the CPU caches between being read
-    // here and written by the caller (50,000 at a time cost the sink a tenth of its time in cache
-    // misses, bench/sink.sh). Whatever is left waits, already fetched, for the next call.
+    // here and written by the caller. With 50,000 per call, filling the vector took a tenth of the
+    // sink's samples under perf, and bench/sink.sh's Kafka run went from 0.82 to 0.89 of kcat -C with
+    // this cap. Whatever is left waits, already fetched, for the next call.
     max_records = std::min<size_t>(max_records, kMaxPollRecords);
     std::vector<Record> out;
     out.reserve(max_records);
