@@ -95,36 +95,51 @@ duplicated as (
 ),
 
 readings as (
-    select user_id, activity_id, heart_rate, latitude, longitude, "timestamp"
-    from deliveries
-    anti join duplicated using (user_id, "timestamp")
-    union all
-    select user_id, activity_id, heart_rate, latitude, longitude, "timestamp"
-    from deliveries
-    semi join duplicated using (user_id, "timestamp")
-    qualify row_number() over (partition by user_id, "timestamp" order by extracted_at desc, activity_id) = 1
+    select user_id, activity_id, heart_rate, latitude, longitude,
+           make_timestamp(cast("timestamp" as bigint) * 1000000) as event_datetime
+    from (
+        select user_id, activity_id, heart_rate, latitude, longitude, "timestamp"
+        from deliveries
+        anti join duplicated using (user_id, "timestamp")
+        union all
+        select user_id, activity_id, heart_rate, latitude, longitude, "timestamp"
+        from deliveries
+        semi join duplicated using (user_id, "timestamp")
+        qualify row_number() over (partition by user_id, "timestamp" order by extracted_at desc, activity_id) = 1
+    )
 ),
-
--- One pass in reading order per user: whether a reading starts a session, and its predecessor's rate.
-flagged as (
+{% else %}
+-- Every reading, one per user and second: of several deliveries the last extracted counts, once.
+readings as (
     select
         user_id,
         activity_id,
         heart_rate,
         latitude,
         longitude,
-        make_timestamp(cast("timestamp" as bigint) * 1000000) as event_datetime,
+        make_timestamp(cast("timestamp" as bigint) * 1000000) as event_datetime
+    from {{ ref('stg_heart_rates') }} h
+    qualify row_number() over (partition by user_id, "timestamp" order by extracted_at desc, activity_id) = 1
+),
+{% endif %}
+
+-- One pass in reading order per user: whether a reading starts a session, and its predecessor's rate.
+flagged as (
+    select
+        *,
         case
-            when lag("timestamp") over by_user is null then 1
+            when lag(event_datetime) over by_user is null then 1
             when lag(activity_id) over by_user <> activity_id then 1
-            when "timestamp" - lag("timestamp") over by_user > {{ var("session_gap_minutes") }} * 60 then 1
+            when event_datetime - lag(event_datetime) over by_user
+                 > interval '{{ var("session_gap_minutes") }} minutes' then 1
             else 0
         end as starts_session,
         lag(heart_rate) over by_user as prior_heart_rate
     from readings
-    window by_user as (partition by user_id order by "timestamp")
+    window by_user as (partition by user_id order by event_datetime)
 ),
 
+{% if is_incremental() and execute %}
 -- Sessions by their first reading; each reading joins the session whose span holds it (a join on
 -- the few session starts instead of a running count over every reading).
 session_bounds as (
@@ -145,35 +160,7 @@ sessions as (
      and (b.next_session_start is null or f.event_datetime < b.next_session_start)
 ),
 {% else %}
--- Every reading: window partitions (the joins above grow with the sessions per user).
-readings as (
-    select
-        user_id,
-        activity_id,
-        heart_rate,
-        latitude,
-        longitude,
-        make_timestamp(cast("timestamp" as bigint) * 1000000) as event_datetime
-    from {{ ref('stg_heart_rates') }} h
-    -- one reading per user and second: of several deliveries the last extracted counts, once
-    qualify row_number() over (partition by user_id, "timestamp" order by extracted_at desc, activity_id) = 1
-),
-
-flagged as (
-    select
-        *,
-        case
-            when lag(event_datetime) over by_user is null then 1
-            when lag(activity_id) over by_user <> activity_id then 1
-            when event_datetime - lag(event_datetime) over by_user
-                 > interval '{{ var("session_gap_minutes") }} minutes' then 1
-            else 0
-        end as starts_session,
-        lag(heart_rate) over by_user as prior_heart_rate
-    from readings
-    window by_user as (partition by user_id order by event_datetime)
-),
-
+-- Every reading: a running count of session starts (the join above grows with the sessions per user).
 sessions as (
     select
         *,
