@@ -4,6 +4,7 @@
 # throwaway PostgreSQL 15 holding the same star schema (bench/dashboard_postgres.sql), with ratios.
 # Target: p95 under 300 ms per dashboard query.
 #   bench/dashboard.sh [BUILD_DIR]    env: USERS (2000) DAYS (365) PER_DAY (70) REPEATS (5) PG_REPEATS (3)
+#                                          FACT_REPEATS (1; 0 skips the fact-table-only runs)
 #                                          SKIP_PG=1 to leave PostgreSQL out
 # The generated data is kept in BUILD_DIR/bench-data/ and reused by the next run.
 set -euo pipefail
@@ -20,11 +21,15 @@ if [ ! -f "$DATA/warehouse.duckdb" ]; then
 fi
 echo "DuckDB ($REPEATS runs per query; ms):" >&2
 "$BENCH" run "$DATA/warehouse.duckdb" "$REPEATS" | tee "$DATA/duckdb.txt"
+if [ "${FACT_REPEATS:-1}" -gt 0 ]; then
+  echo "DuckDB, every query from the fact table, no rollups (${FACT_REPEATS:-1} runs per query; ms):" >&2
+  "$BENCH" run-fact "$DATA/warehouse.duckdb" "${FACT_REPEATS:-1}" | tee "$DATA/duckdb-fact.txt"
+fi
 if [ "${SKIP_PG:-0}" = 1 ]; then exit 0; fi
 echo "PostgreSQL 15 ($PG_REPEATS runs per query; ms):" >&2
 "$BENCH" pg "$DATA/warehouse.duckdb" "$PG_REPEATS" bench/dashboard_postgres.sql "$DATA/postgres" | tee "$DATA/postgres.txt"
 echo
-printf '%-14s %12s %12s %12s %12s %10s\n' query duckdb_med duckdb_p95 pg_med pg_p95 "pg/duckdb"
+printf '%-14s %12s %12s %12s %12s %10s  %s\n' query duckdb_med duckdb_p95 pg_med pg_p95 "pg/duckdb" "duckdb reads"
 join <(sort "$DATA/duckdb.txt") <(sort "$DATA/postgres.txt") -a 1 | awk '{
-  if (NF >= 7) printf "%-14s %12.1f %12.1f %12.1f %12.1f %9.1fx\n", $1, $2, $3, $5, $6, $5 / $2;
-  else printf "%-14s %12.1f %12.1f %12s %12s %10s\n", $1, $2, $3, "-", "-", "-" }'
+  if (NF >= 8) printf "%-14s %12.1f %12.1f %12.1f %12.1f %9.1fx  %s\n", $1, $2, $3, $6, $7, $6 / $2, $5;
+  else printf "%-14s %12.1f %12.1f %12s %12s %10s  %s\n", $1, $2, $3, "-", "-", "-", $5 }'

@@ -89,6 +89,7 @@ int run(const CliContext& ctx, const Options& o) {
   }
   CompiledQuery compiled;
   Request req;
+  std::optional<SemanticLayer> layer_used;
   if (o.sql.empty()) {
     const std::string project = ctx.config.get_string("transform.project_dir");
     auto layer = SemanticLayer::for_project(project.empty() ? std::filesystem::path() : ctx.config.get_path("transform.project_dir"));
@@ -106,16 +107,18 @@ int run(const CliContext& ctx, const Options& o) {
       req.order.push_back(*parsed);
     }
     if (o.limit != 0) req.limit = o.limit;
-    auto c = layer->compile(req);
+    auto c = layer->compile(req);  // checks the request before anything is opened
     if (!c.ok()) return report_error(c.error());
     compiled = std::move(c).value();
-    if (o.show_sql) {
-      std::fprintf(stderr, "%s\n", compiled.sql.c_str());
-      for (size_t i = 0; i < compiled.params.size(); ++i) {
-        std::fprintf(stderr, "-- ?%zu = %s\n", i + 1, compiled.params[i].text.c_str());
-      }
-    }
+    layer_used = std::move(layer).value();
   }
+  auto show_sql = [&] {
+    if (!o.show_sql || !o.sql.empty()) return;
+    std::fprintf(stderr, "%s\n", compiled.sql.c_str());
+    for (size_t i = 0; i < compiled.params.size(); ++i) {
+      std::fprintf(stderr, "-- ?%zu = %s\n", i + 1, compiled.params[i].text.c_str());
+    }
+  };
   Result<Table> table = Table{};
   if (auto serve = serve::find_running_serve(ctx.config)) {
     // serve owns the warehouse file (one process at a time): ask it, through the dashboard's API.
@@ -124,6 +127,7 @@ int run(const CliContext& ctx, const Options& o) {
                            "metrics (--metric/--by/--where), which serve answers, or stop serve first\n", serve->pid);
       return kExitFailure;
     }
+    show_sql();  // serve may answer from a rollup instead (its reply does not say which)
     auto answer = serve::call_serve(*serve, "/api/dashboard/query", request_json(req), 300);
     if (!answer.ok()) return report_error(answer.error());
     table = table_from_json(*answer);
@@ -132,6 +136,15 @@ int run(const CliContext& ctx, const Options& o) {
     if (!database.ok()) return report_error(database.error());
     auto conn = db::Connection::connect(*database);
     if (!conn.ok()) return report_error(conn.error());
+    if (layer_used) {
+      // Answer from an up-to-date rollup when one has everything the request names.
+      auto fresh = layer_used->fresh_rollups(*conn);
+      if (!fresh.ok()) return report_error(fresh.error());
+      auto c = layer_used->compile(req, *fresh);
+      if (!c.ok()) return report_error(c.error());
+      compiled = std::move(c).value();
+      show_sql();
+    }
     table = o.sql.empty() ? execute(*conn, compiled) : run_read_only_sql(*conn, o.sql);
     if (!table.ok()) return report_error(with_hint(table.error()));
   }

@@ -88,48 +88,42 @@ Result<Request> parse_request_json(std::string_view body) {
   return r;
 }
 
-Result<PredictorQueries> predictor_queries(const SemanticLayer& layer, const std::vector<Filter>& filters) {
-  std::set<std::string> joins;
-  std::map<std::string, std::string> sql;
-  for (const char* name : {"subregion", "local_weekday", "local_hour", "local_date", "activity"}) {
-    HRFLOW_ASSIGN_OR_RETURN(const Dimension* d, layer.find_dimension(name));
-    joins.insert(d->requires_joins.begin(), d->requires_joins.end());
-    sql[name] = d->sql;
-  }
-  HRFLOW_ASSIGN_OR_RETURN(SourceClause src, layer.source(joins, filters));
+Result<PredictorQueries> predictor_queries(const SemanticLayer& layer, const std::vector<Filter>& filters,
+                                           const std::set<std::string>& rollups) {
+  // Activity time per region, local weekday, hour, date and activity, through the layer (so from a
+  // rollup when one is fresh); held-out local dates are the test set.
+  Request time_spent{{"activity_minutes"}, {"subregion", "local_weekday", "local_hour", "local_date", "activity"}, filters, {}, {}};
+  HRFLOW_ASSIGN_OR_RETURN(CompiledQuery spent, layer.compile(time_spent, rollups));
   const std::string base = fmt::format(
-      "WITH base AS (\n"
-      "  SELECT coalesce({}, 'Unknown') AS subregion, {} AS local_weekday, {} AS local_hour, {} AS local_date,\n"
-      "         f.user_key, {} AS activity, count(DISTINCT epoch_ms(f.event_datetime) // 600000) AS slots\n"
-      "  {}\n  {}\n  GROUP BY ALL\n"
-      "),\n"
-      "split AS (SELECT *, hash(local_date) % 5 = 0 AS held_out FROM base),\n"
+      "WITH spent AS (\n{}\n),\n"
+      "split AS (SELECT coalesce(subregion, 'Unknown') AS subregion, local_weekday, local_hour, activity,\n"
+      "                 activity_minutes // 10 AS slots, hash(local_date) % 5 = 0 AS held_out FROM spent),\n"
       "train AS (SELECT subregion, local_weekday, local_hour, activity, sum(slots) AS slots FROM split\n"
       "          WHERE NOT held_out GROUP BY ALL)\n",
-      sql["subregion"], sql["local_weekday"], sql["local_hour"], sql["local_date"], sql["activity"], src.from, src.where);
+      spent.sql);
   PredictorQueries q;
-  q.params = src.params;
+  q.params = spent.params;
+  q.source = spent.source;
   q.probabilities_sql = base +
       "SELECT subregion, local_weekday, local_hour, activity, slots * 10 AS minutes,\n"
       "       round(slots / sum(slots) OVER (PARTITION BY subregion, local_weekday, local_hour), 4) AS probability,\n"
       "       row_number() OVER (PARTITION BY subregion, local_weekday, local_hour ORDER BY slots DESC, activity) AS rank\n"
       "FROM train ORDER BY subregion, local_weekday, local_hour, rank";
+  // Scored per held-out 10-minute slot of a user: the share of held-out time in which the predicted
+  // activity (top 1, top 3) was the one being done, against always predicting the most common one.
   q.evaluation_sql = base +
       ", ranked AS (SELECT *, row_number() OVER (PARTITION BY subregion, local_weekday, local_hour\n"
       "                                             ORDER BY slots DESC, activity) AS rank FROM train),\n"
       "overall AS (SELECT activity AS baseline FROM train GROUP BY activity ORDER BY sum(slots) DESC, activity LIMIT 1),\n"
-      "test AS (SELECT subregion, local_weekday, local_hour, local_date, user_key,\n"
-      "                arg_max(activity, (slots, activity)) AS actual\n"
-      "         FROM split WHERE held_out GROUP BY ALL)\n"
-      "SELECT count(*) AS cases,\n"
-      "       round(avg(CASE WHEN p1.activity = t.actual THEN 1.0 ELSE 0.0 END), 4) AS accuracy,\n"
-      "       round(avg(CASE WHEN EXISTS (SELECT 1 FROM ranked r WHERE r.subregion = t.subregion AND r.local_weekday = t.local_weekday\n"
-      "                  AND r.local_hour = t.local_hour AND r.rank <= 3 AND r.activity = t.actual) THEN 1.0 ELSE 0.0 END), 4) AS top3_accuracy,\n"
+      "test AS (SELECT subregion, local_weekday, local_hour, activity, sum(slots) AS slots FROM split WHERE held_out GROUP BY ALL)\n"
+      "SELECT sum(t.slots) * 10 AS held_out_minutes,\n"
+      "       round(coalesce(sum(t.slots) FILTER (WHERE r.rank = 1), 0) / sum(t.slots), 4) AS accuracy,\n"
+      "       round(coalesce(sum(t.slots) FILTER (WHERE r.rank <= 3), 0) / sum(t.slots), 4) AS top3_accuracy,\n"
       "       any_value(o.baseline) AS baseline_activity,\n"
-      "       round(avg(CASE WHEN o.baseline = t.actual THEN 1.0 ELSE 0.0 END), 4) AS baseline_accuracy\n"
+      "       round(coalesce(sum(t.slots) FILTER (WHERE t.activity = o.baseline), 0) / sum(t.slots), 4) AS baseline_accuracy\n"
       "FROM test t\n"
-      "LEFT JOIN ranked p1 ON p1.subregion = t.subregion AND p1.local_weekday = t.local_weekday\n"
-      "                    AND p1.local_hour = t.local_hour AND p1.rank = 1\n"
+      "LEFT JOIN ranked r ON r.subregion = t.subregion AND r.local_weekday = t.local_weekday\n"
+      "                  AND r.local_hour = t.local_hour AND r.activity = t.activity\n"
       "CROSS JOIN overall o";
   return q;
 }
@@ -171,12 +165,15 @@ Result<std::string> Dashboard::meta() const {
 
 Result<std::string> Dashboard::run_query(std::string_view body, bool csv) const {
   HRFLOW_ASSIGN_OR_RETURN(Request req, parse_request_json(body));
-  HRFLOW_ASSIGN_OR_RETURN(CompiledQuery q, layer_.compile(req));
+  HRFLOW_TRY(layer_.compile(req));  // a bad request is an error before the warehouse is touched
   HRFLOW_ASSIGN_OR_RETURN(auto conn, db::Connection::connect(*db_));
   const auto start = std::chrono::steady_clock::now();
+  HRFLOW_ASSIGN_OR_RETURN(auto fresh, layer_.fresh_rollups(conn));
+  HRFLOW_ASSIGN_OR_RETURN(CompiledQuery q, layer_.compile(req, fresh));
   HRFLOW_ASSIGN_OR_RETURN(Table t, execute(conn, q));
   if (csv) return to_csv(t);
   json j = table_json(t);
+  j["source"] = q.source;
   j["elapsed_ms"] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return j.dump();
 }
@@ -184,9 +181,11 @@ Result<std::string> Dashboard::run_query(std::string_view body, bool csv) const 
 Result<std::string> Dashboard::predictor(std::string_view body) const {
   HRFLOW_ASSIGN_OR_RETURN(json j, parse_body(body));
   HRFLOW_ASSIGN_OR_RETURN(auto filters, parse_filters(j));
-  HRFLOW_ASSIGN_OR_RETURN(PredictorQueries q, predictor_queries(layer_, filters));
+  HRFLOW_TRY(predictor_queries(layer_, filters));
   HRFLOW_ASSIGN_OR_RETURN(auto conn, db::Connection::connect(*db_));
   const auto start = std::chrono::steady_clock::now();
+  HRFLOW_ASSIGN_OR_RETURN(auto fresh, layer_.fresh_rollups(conn));
+  HRFLOW_ASSIGN_OR_RETURN(PredictorQueries q, predictor_queries(layer_, filters, fresh));
   HRFLOW_ASSIGN_OR_RETURN(Table probs, run(conn, q.probabilities_sql, q.params));
   HRFLOW_ASSIGN_OR_RETURN(Table eval, run(conn, q.evaluation_sql, q.params));
   json out;

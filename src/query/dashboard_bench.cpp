@@ -1,13 +1,17 @@
 // The dashboard's queries timed against a warehouse (bench/dashboard.sh drives it):
 //   dashboard_bench generate FILE USERS DAYS READINGS_PER_DAY   synthetic star schema into FILE
-//   dashboard_bench run FILE REPEATS                            every dashboard query REPEATS times;
-//                                                               one line per query: name median_ms p95_ms rows
+//   dashboard_bench run FILE REPEATS                            every dashboard query REPEATS times, as the
+//                                                               dashboard runs it (from a rollup when one
+//                                                               has what it needs; rollups missing or out
+//                                                               of date are built first, not timed);
+//                                                               one line per query: name median_ms p95_ms
+//                                                               rows source_table
+//   dashboard_bench run-fact FILE REPEATS                       the same, every query from the fact table
 //   dashboard_bench sql NAME                                    print the compiled SQL of one query
 //   dashboard_bench pg FILE REPEATS QUERIES.sql WORKDIR          the peer: a throwaway PostgreSQL 15
 //                                                               (data under WORKDIR, stopped at the end)
 //                                                               loaded with FILE's star schema, then
 //                                                               the queries of QUERIES.sql, same output
-// The requests are the ones web/dashboard/src/app.js sends with no filter set.
 #include <libpq-fe.h>
 #include <sys/stat.h>
 
@@ -17,6 +21,7 @@
 #include <sstream>
 #include <chrono>
 #include <cstdio>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,31 +31,6 @@
 #include "query/test_warehouse.h"
 
 namespace {
-
-using hrflow::query::FilterOp;
-using hrflow::query::Request;
-
-struct Named {
-  std::string name;
-  Request request;
-};
-
-std::vector<Named> dashboard_requests() {
-  const std::vector<std::string> resting = {"Stand", "Sit", "Sleep"};
-  return {
-      {"tiles", {{"readings", "users", "countries", "avg_heart_rate"}, {}, {}, {}, {}}},
-      {"blood_race", {{"avg_heart_rate", "readings"}, {"blood_type", "race"}, {}, {}, {}}},
-      {"exercise_sex", {{"avg_heart_rate"}, {"activity", "sex"}, {{"activity", FilterOp::kNe, resting}}, {}, {}}},
-      {"europe_map", {{"avg_heart_rate", "users", "readings"}, {"country_numeric", "country_name"}, {{"region", FilterOp::kEq, {"Europe"}}}, {}, {}}},
-      {"q1_age", {{"avg_heart_rate"}, {"activity", "age_group"}, {}, {}, {}}},
-      {"q1_region", {{"avg_heart_rate"}, {"activity", "subregion"}, {}, {}, {}}},
-      {"q1_sex", {{"avg_heart_rate", "resting_heart_rate"}, {"age_group", "sex"}, {}, {}, {}}},
-      {"q2_month", {{"resting_heart_rate", "resting_readings"}, {"year", "month", "hemisphere"}, {}, {}, {}}},
-      {"q2_week", {{"resting_heart_rate"}, {"week", "subregion"}, {}, {}, {}}},
-      {"q3_hour", {{"activity_minutes"}, {"subregion", "local_hour", "activity"}, {}, {}, {}}},
-      {"q3_weekday", {{"activity_minutes"}, {"local_weekday", "activity"}, {{"activity", FilterOp::kNe, resting}}, {}, {}}},
-  };
-}
 
 struct PgConn {
   PGconn* c = nullptr;
@@ -99,7 +79,7 @@ int main(int argc, char** argv) {
   auto layer = query::SemanticLayer::builtin();
   if (!layer.ok()) return fail(layer.error());
   if (args.size() == 2 && args[0] == "sql") {
-    for (const auto& q : dashboard_requests()) {
+    for (const auto& q : query::testing::dashboard_requests()) {
       if (q.name == args[1]) std::printf("%s\n", layer->compile(q.request)->sql.c_str());
     }
     if (args[1] == "predictor") std::printf("%s\n", query::predictor_queries(*layer, {})->evaluation_sql.c_str());
@@ -119,6 +99,9 @@ int main(int argc, char** argv) {
     if (!st.ok()) return fail(st.error());
     auto n = conn->scalar("SELECT count(*) FROM serving.fct_heart_rates");
     std::printf("readings %s\n", n.ok() ? n->value_or("?").c_str() : "?");
+    auto t0 = std::chrono::steady_clock::now();
+    if (auto st = query::testing::build_rollups(*conn, true); !st.ok()) return fail(st.error());
+    std::printf("rollups built in %.1f s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     return 0;
   }
   const int repeats = std::stoi(args[2]);
@@ -198,7 +181,19 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  auto time_one = [&](const std::string& name, auto&& fn) -> int {
+  std::set<std::string> rollups;
+  if (args[0] == "run") {
+    auto fresh = layer->fresh_rollups(*conn);
+    if (!fresh.ok()) return fail(fresh.error());
+    if (fresh->size() < layer->rollups().size()) {
+      std::fprintf(stderr, "building the rollups (not timed) ...\n");
+      if (auto st = query::testing::build_rollups(*conn); !st.ok()) return fail(st.error());
+      fresh = layer->fresh_rollups(*conn);
+      if (!fresh.ok()) return fail(fresh.error());
+    }
+    rollups = *fresh;
+  }
+  auto time_one = [&](const std::string& name, const std::string& source, auto&& fn) -> int {
     std::vector<double> ms;
     size_t rows = 0;
     for (int i = 0; i < repeats; ++i) {
@@ -211,18 +206,18 @@ int main(int argc, char** argv) {
     std::sort(ms.begin(), ms.end());
     const double median = ms[ms.size() / 2];
     const double p95 = ms[std::min(ms.size() - 1, static_cast<size_t>(0.95 * static_cast<double>(ms.size())))];
-    std::printf("%-14s %10.1f %10.1f %8zu\n", name.c_str(), median, p95, rows);
+    std::printf("%-14s %10.1f %10.1f %8zu %s\n", name.c_str(), median, p95, rows, source.c_str());
     std::fflush(stdout);
     return 0;
   };
-  for (const auto& q : dashboard_requests()) {
-    auto compiled = layer->compile(q.request);
+  for (const auto& q : query::testing::dashboard_requests()) {
+    auto compiled = layer->compile(q.request, rollups);
     if (!compiled.ok()) return fail(compiled.error());
-    if (int rc = time_one(q.name, [&] { return query::execute(*conn, *compiled); })) return rc;
+    if (int rc = time_one(q.name, compiled->source, [&] { return query::execute(*conn, *compiled); })) return rc;
   }
-  auto pq = query::predictor_queries(*layer, {});
+  auto pq = query::predictor_queries(*layer, {}, rollups);
   if (!pq.ok()) return fail(pq.error());
-  if (int rc = time_one("predictor", [&]() -> Result<query::Table> {
+  if (int rc = time_one("predictor", pq->source, [&]() -> Result<query::Table> {
         HRFLOW_TRY(query::execute(*conn, {pq->probabilities_sql, pq->params, {}}));
         return query::execute(*conn, {pq->evaluation_sql, pq->params, {}});
       })) {

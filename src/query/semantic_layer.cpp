@@ -7,6 +7,7 @@
 #include <chrono>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <sstream>
 
 #include "common/duckdb.h"
@@ -120,6 +121,26 @@ Result<Param> to_param(const Dimension& d, const std::string& value) {
     }
   }
   return p;
+}
+
+// A rollup entry's SQL: a plain string, or a map with `sql` and `requires`.
+struct SqlEntry {
+  std::string sql;
+  std::vector<std::string> requires_joins;
+};
+SqlEntry sql_entry(const YAML::Node& node) {
+  if (node.IsScalar()) return {trim(node.as<std::string>()), {}};
+  return {trim(node["sql"].as<std::string>("")), string_list(node["requires"])};
+}
+
+// The columns of `alias` that an SQL expression uses ("f.event_date" -> event_date).
+std::set<std::string> columns_used(const std::string& sql, const std::string& alias) {
+  static const std::regex kColumn(R"(\b([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*))");
+  std::set<std::string> out;
+  for (std::sregex_iterator it(sql.begin(), sql.end(), kColumn), end; it != end; ++it) {
+    if ((*it)[1] == alias) out.insert((*it)[2]);
+  }
+  return out;
 }
 
 std::string placeholder(ValueType t) {
@@ -286,6 +307,83 @@ Result<SemanticLayer> SemanticLayer::parse(std::string_view yaml, std::string_vi
       HRFLOW_TRY(check_reqs(dim.requires_joins, where));
       layer.dimensions_.push_back(std::move(dim));
     }
+    // Rollups: each becomes a layer of its own over its table (see Rollup in the header).
+    std::map<std::string, SqlEntry> shared_measures;
+    for (const auto& m : root["rollup_measures"]) shared_measures[m.first.as<std::string>()] = sql_entry(m.second);
+    for (const auto& r : root["rollups"]) {
+      Rollup rollup;
+      rollup.name = r.first.as<std::string>();
+      const std::string where = o + at(r.first) + ": rollup " + rollup.name;
+      rollup.table = r.second["table"].as<std::string>("");
+      rollup.covers = r.second["covers"].as<std::string>("");
+      if (rollup.table.empty() || !is_name(rollup.covers)) return invalid_argument("{}: needs table and covers (a column name)", where);
+      const auto kept = string_list(r.second["keeps"]);
+      auto only_kept = [&](const std::string& sql) {
+        for (const auto& c : columns_used(sql, layer.fact_alias_)) {
+          if (std::find(kept.begin(), kept.end(), c) == kept.end()) return false;
+        }
+        return true;
+      };
+      SemanticLayer view;
+      view.origin_ = where;
+      view.fact_table_ = rollup.table;
+      view.fact_alias_ = layer.fact_alias_;
+      std::set<std::string> usable;
+      auto all_usable = [&](const std::vector<std::string>& reqs) {
+        return std::all_of(reqs.begin(), reqs.end(), [&](const std::string& j) { return usable.count(j) > 0; });
+      };
+      // Absent sections are empty maps: looking a key up in an undefined node throws.
+      auto section = [&](const char* key) { return r.second[key] ? r.second[key] : YAML::Node(YAML::NodeType::Map); };
+      const YAML::Node join_overrides = section("joins");
+      for (const auto& j : join_overrides) {
+        if (!seen_joins.count(j.first.as<std::string>())) return invalid_argument("{}: unknown join '{}'", where, j.first.as<std::string>());
+      }
+      for (Join join : layer.joins_) {
+        if (const YAML::Node over = join_overrides[join.name]) {
+          join.on = trim(over["on"].as<std::string>(join.on));
+          if (over["requires"]) join.requires_joins = string_list(over["requires"]);
+        } else if (!only_kept(join.on)) {
+          continue;
+        }
+        if (!all_usable(join.requires_joins)) continue;
+        usable.insert(join.name);
+        view.joins_.push_back(std::move(join));
+      }
+      const YAML::Node dim_overrides = section("dimensions");
+      for (const auto& d : dim_overrides) {
+        const auto name = d.first.as<std::string>();
+        if (std::none_of(layer.dimensions_.begin(), layer.dimensions_.end(), [&](const Dimension& x) { return x.name == name; })) {
+          return invalid_argument("{}: unknown dimension '{}'", where, name);
+        }
+      }
+      for (Dimension dim : layer.dimensions_) {
+        if (const YAML::Node over = dim_overrides[dim.name]) {
+          SqlEntry e = sql_entry(over);
+          HRFLOW_ASSIGN_OR_RETURN(dim.sql, expand_raw(e.sql, where + " dimension " + dim.name));
+          dim.requires_joins = e.requires_joins;
+        } else if (!only_kept(dim.sql)) {
+          continue;
+        }
+        if (!all_usable(dim.requires_joins)) {
+          if (dim_overrides[dim.name]) return invalid_argument("{}: dimension {} requires a join the rollup lacks", where, dim.name);
+          continue;
+        }
+        view.dimensions_.push_back(std::move(dim));
+      }
+      std::map<std::string, SqlEntry> measures = shared_measures;
+      for (const auto& m : section("measures")) measures[m.first.as<std::string>()] = sql_entry(m.second);
+      for (const auto& [name, e] : measures) {
+        auto fact_measure = std::find_if(layer.measures_.begin(), layer.measures_.end(), [&](const Measure& x) { return x.name == name; });
+        if (fact_measure == layer.measures_.end()) return invalid_argument("{}: unknown measure '{}'", where, name);
+        Measure measure{name, "", fact_measure->description, e.requires_joins};
+        HRFLOW_ASSIGN_OR_RETURN(measure.sql, expand_raw(e.sql, where + " measure " + name));
+        if (measure.sql.empty()) return invalid_argument("{} measure {}: missing sql", where, name);
+        if (!all_usable(measure.requires_joins)) return invalid_argument("{}: measure {} requires a join the rollup lacks", where, name);
+        view.measures_.push_back(std::move(measure));
+      }
+      rollup.layer = std::make_shared<const SemanticLayer>(std::move(view));
+      layer.rollups_.push_back(std::move(rollup));
+    }
   } catch (const YAML::Exception& e) {
     return invalid_argument("{}:{}:{}: {}", o, e.mark.line + 1, e.mark.column + 1, e.msg);
   }
@@ -374,7 +472,42 @@ Result<SourceClause> SemanticLayer::source(const std::set<std::string>& wanted, 
   return out;
 }
 
-Result<CompiledQuery> SemanticLayer::compile(const Request& req) const {
+bool SemanticLayer::answers(const Request& req) const {
+  auto has_dimension = [&](const std::string& name) {
+    return std::any_of(dimensions_.begin(), dimensions_.end(), [&](const Dimension& d) { return d.name == name; });
+  };
+  for (const auto& m : req.metrics) {
+    if (std::none_of(measures_.begin(), measures_.end(), [&](const Measure& x) { return x.name == m; })) return false;
+  }
+  for (const auto& d : req.dimensions) {
+    if (!has_dimension(d)) return false;
+  }
+  for (const auto& f : req.filters) {
+    if (!has_dimension(f.dimension)) return false;
+  }
+  return true;
+}
+
+Result<CompiledQuery> SemanticLayer::compile(const Request& req, const std::set<std::string>& rollups) const {
+  for (const auto& r : rollups_) {
+    if (rollups.count(r.name) && r.layer->answers(req)) return r.layer->compile_here(req);
+  }
+  return compile_here(req);
+}
+
+Result<std::set<std::string>> SemanticLayer::fresh_rollups(db::Connection& conn) const {
+  std::set<std::string> out;
+  if (rollups_.empty()) return out;
+  HRFLOW_ASSIGN_OR_RETURN(auto facts, conn.scalar(fmt::format("SELECT count(*) FROM {}", fact_table_)));
+  for (const auto& r : rollups_) {
+    // A missing table is an error here: the rollup is simply not used.
+    auto held = conn.scalar(fmt::format("SELECT coalesce(sum({}), 0) FROM {}", db::quote_identifier(r.covers), r.table));
+    if (held.ok() && *held == facts) out.insert(r.name);
+  }
+  return out;
+}
+
+Result<CompiledQuery> SemanticLayer::compile_here(const Request& req) const {
   if (req.metrics.empty() && req.dimensions.empty()) {
     return invalid_argument("nothing to compute: name at least one metric (available: {})", join_names(names_of(measures_)));
   }
@@ -423,6 +556,7 @@ Result<CompiledQuery> SemanticLayer::compile(const Request& req) const {
   }
   if (req.limit) q.sql += fmt::format("\nLIMIT {}", *req.limit);  // a validated integer, not user text
   q.params = std::move(src.params);
+  q.source = fact_table_;
   return q;
 }
 

@@ -13,12 +13,14 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/duckdb.h"
 #include "common/status.h"
 
 namespace hrflow::query {
@@ -86,6 +88,7 @@ struct CompiledQuery {
   std::string sql;                   // '?' placeholders, in order of `params`
   std::vector<Param> params;
   std::vector<std::string> columns;  // output column names: dimensions, then metrics
+  std::string source;                // the table it reads: the fact table or a rollup
 };
 
 // The FROM ... WHERE ... part for a set of needed joins and filters, for analyses that build on the
@@ -98,6 +101,17 @@ struct SourceClause {
 
 inline constexpr int64_t kMaxLimit = 1'000'000;
 
+class SemanticLayer;
+
+// A pre-aggregated table of the fact (the YAML's `rollups`), seen as a layer of its own: the fact's
+// joins and dimensions that work on it (those using only the fact columns it keeps, or redeclared for
+// it) and the measures it can re-aggregate. Requests it cannot answer go to the fact table.
+struct Rollup {
+  std::string name, table;
+  std::string covers;  // its column counting readings: sums to the fact's row count when up to date
+  std::shared_ptr<const SemanticLayer> layer;
+};
+
 class SemanticLayer {
  public:
   // Parse YAML text; `origin` names it in errors (file name).
@@ -108,7 +122,12 @@ class SemanticLayer {
   // builtin(), or <project_dir>/semantic/semantic_layer.yml when a project folder is configured.
   static Result<SemanticLayer> for_project(const std::filesystem::path& project_dir);
 
-  Result<CompiledQuery> compile(const Request& request) const;
+  // SQL for `request`, read from the first rollup named in `rollups` (declaration order) that has
+  // every metric, dimension and filter it names, else from the fact table. Callers pass the rollups
+  // that are up to date (fresh_rollups); with none, the fact table answers everything.
+  Result<CompiledQuery> compile(const Request& request, const std::set<std::string>& rollups = {}) const;
+  // The declared rollups whose table exists and holds every reading of the fact table now.
+  Result<std::set<std::string>> fresh_rollups(db::Connection& conn) const;
 
   // Validated pieces for composite analyses (same rules as compile()).
   Result<const Dimension*> find_dimension(std::string_view name) const;
@@ -119,16 +138,20 @@ class SemanticLayer {
   const std::vector<Dimension>& dimensions() const { return dimensions_; }
   const std::vector<Join>& joins() const { return joins_; }
   const std::string& fact_table() const { return fact_table_; }
+  const std::vector<Rollup>& rollups() const { return rollups_; }
   // What a user may ask for, for --help and the dashboard.
   std::string describe() const;
 
  private:
   Status add_requirements(const std::vector<std::string>& reqs, std::set<std::string>& out) const;
+  Result<CompiledQuery> compile_here(const Request& request) const;
+  bool answers(const Request& request) const;
   std::string origin_;
   std::string fact_table_, fact_alias_;
   std::vector<Join> joins_;
   std::vector<Measure> measures_;
   std::vector<Dimension> dimensions_;
+  std::vector<Rollup> rollups_;
 };
 
 }  // namespace hrflow::query

@@ -1,6 +1,12 @@
 #include "query/test_warehouse.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "transform/project.h"
+#include "transform/runner.h"
 
 namespace hrflow::query::testing {
 
@@ -164,6 +170,42 @@ FROM (
 ) x JOIN serving.dim_activities a ON a.activity_name = x.activity_name
 ORDER BY event_date, event_datetime
 )sql", fmt::arg("first_day", o.first_day), fmt::arg("per_day", per_day), fmt::arg("days", o.days)));
+}
+
+std::vector<NamedRequest> dashboard_requests() {
+  const std::vector<std::string> resting = {"Stand", "Sit", "Sleep"};
+  return {
+      {"tiles", {{"readings", "users", "countries", "avg_heart_rate"}, {}, {}, {}, {}}},
+      {"blood_race", {{"avg_heart_rate", "readings"}, {"blood_type", "race"}, {}, {}, {}}},
+      {"exercise_sex", {{"avg_heart_rate"}, {"activity", "sex"}, {{"activity", FilterOp::kNe, resting}}, {}, {}}},
+      {"europe_map", {{"avg_heart_rate", "users", "readings"}, {"country_numeric", "country_name"}, {{"region", FilterOp::kEq, {"Europe"}}}, {}, {}}},
+      {"q1_age", {{"avg_heart_rate"}, {"activity", "age_group"}, {}, {}, {}}},
+      {"q1_region", {{"avg_heart_rate"}, {"activity", "subregion"}, {}, {}, {}}},
+      {"q1_sex", {{"avg_heart_rate", "resting_heart_rate"}, {"age_group", "sex"}, {}, {}, {}}},
+      {"q2_month", {{"resting_heart_rate", "resting_readings"}, {"year", "month", "hemisphere"}, {}, {}, {}}},
+      {"q2_week", {{"resting_heart_rate"}, {"week", "subregion"}, {}, {}, {}}},
+      {"q3_hour", {{"activity_minutes"}, {"subregion", "local_hour", "activity"}, {}, {}, {}}},
+      {"q3_weekday", {{"activity_minutes"}, {"local_weekday", "activity"}, {{"activity", FilterOp::kNe, resting}}, {}, {}}},
+  };
+}
+
+Status build_rollups(db::Connection& conn, bool full_refresh) {
+  HRFLOW_ASSIGN_OR_RETURN(auto project, transform::Project::load({HRFLOW_SOURCE_DIR "/warehouse", {}}));
+  const auto target = std::filesystem::temp_directory_path() / fmt::format("hrflow-rollups-{}", ::getpid());
+  transform::Runner runner(*project, conn, target);
+  transform::RunOptions options;
+  options.command = transform::Command::kRun;
+  options.select = {"agg_heart_rates_daily agg_heart_rates_local_hourly"};
+  options.full_refresh = full_refresh;
+  options.out = stderr;
+  auto results = runner.run(options);
+  std::error_code ignored;
+  std::filesystem::remove_all(target, ignored);
+  if (!results.ok()) return results.error();
+  for (const auto& r : *results) {
+    if (r.status != "success") return make_error(ErrorKind::kInternal, "{}: {} {}", r.unique_id, r.status, r.message);
+  }
+  return {};
 }
 
 }  // namespace hrflow::query::testing

@@ -9,9 +9,12 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "common/duckdb.h"
 #include "common/status.h"
+#include "query/semantic_layer.h"
 
 namespace hrflow::query::testing {
 
@@ -26,5 +29,16 @@ struct SyntheticOptions {
   int64_t first_day = 19723;  // days since 1970-01-01 (2024-01-01)
 };
 Status create_synthetic_star_schema(db::Connection& conn, const SyntheticOptions& options);
+
+// The requests web/dashboard/src/app.js sends with no filter set, one per chart.
+struct NamedRequest {
+  std::string name;
+  Request request;
+};
+std::vector<NamedRequest> dashboard_requests();
+
+// Build (or bring up to date) the warehouse project's rollups over the star schema, with the project's
+// own models (warehouse/models/serving/agg_heart_rates_*.sql), as `hrflow run -s ...` does.
+Status build_rollups(db::Connection& conn, bool full_refresh = false);
 
 }  // namespace hrflow::query::testing

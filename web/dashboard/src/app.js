@@ -307,10 +307,10 @@ async function drawPredictor(generation, filters) {
     if (regions.includes(keep)) sel.value = keep;
     const e = res.evaluation || {};
     const pct = x => (x === null || x === undefined) ? 'n/a' : (100 * x).toFixed(1) + '%';
-    document.getElementById('evaluation').textContent = e.cases
-      ? `On ${Number(e.cases).toLocaleString('en-US')} held-out user-hours (about one local day in five, never used for learning) ` +
-        `the most likely activity was right ${pct(e.accuracy)} of the time (top 3: ${pct(e.top3_accuracy)}); ` +
-        `always guessing the most common activity (${e.baseline_activity}) is right ${pct(e.baseline_accuracy)}.`
+    document.getElementById('evaluation').textContent = e.held_out_minutes
+      ? `Over ${Number(e.held_out_minutes).toLocaleString('en-US')} held-out minutes of activity (about one local day in five, ` +
+        `never used for learning) the most likely activity was the one being done ${pct(e.accuracy)} of the time ` +
+        `(top 3: ${pct(e.top3_accuracy)}); always guessing the most common activity (${e.baseline_activity}) is right ${pct(e.baseline_accuracy)}.`
       : 'Not enough data for a held-out evaluation with these filters.';
     document.getElementById('evaluation').dataset.accuracy = e.accuracy ?? '';
     document.getElementById('evaluation').dataset.baseline = e.baseline_accuracy ?? '';

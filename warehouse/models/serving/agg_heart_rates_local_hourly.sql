@@ -1,0 +1,56 @@
+-- fct_heart_rates summed per UTC day, local date and hour, activity, and the user attributes the
+-- dashboard filters on (sex, age group, address country): what the local-time charts (activity by hour
+-- and weekday, the predictor) need, in a twentieth of the rows. Local time and age group are the
+-- semantic layer's (macros/rollups.sql). activity_slots counts distinct (user, 10-minute slot) pairs,
+-- so it adds up exactly across rows; distinct users are not kept (ask the daily rollup or the fact table).
+-- Incremental: the days from rollup_window_start() on are aggregated again and replace their rows.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['event_date']
+) }}
+
+{% if is_incremental() %}
+{%- set first_day = rollup_window_start() -%}
+{% else %}
+{%- set first_day = "(select min(event_date) from " ~ ref('fct_heart_rates') ~ ")" -%}
+{% endif %}
+
+with offsets as (
+    {{ utc_offsets(first_day, "(select max(event_date) from " ~ ref('fct_heart_rates') ~ ")") }}
+),
+
+readings as (
+    select
+        f.event_date,
+        f.event_datetime,
+        f.event_datetime + to_seconds(coalesce(lo.offset_s, 0)) as local_time,
+        f.user_key,
+        f.activity_key,
+        f.heart_rate,
+        u.sex,
+        u.date_of_birth,
+        u.address_country_code
+    from {{ ref('fct_heart_rates') }} f
+    left join {{ ref('dim_users') }} u on u.user_key = f.user_key
+    left join offsets lo on lo.time_zone = u.time_zone and lo.utc_hour = date_trunc('hour', f.event_datetime)
+    where f.event_date >= {{ first_day }}
+)
+
+select
+    event_date,
+    cast(local_time as date) as local_date,
+    cast(hour(local_time) as tinyint) as local_hour,
+    activity_key,
+    sex,
+    {{ age_group('event_date', 'date_of_birth') }} as age_group,
+    address_country_code,
+    cast(count(*) as integer) as readings,
+    cast(sum(heart_rate) as bigint) as heart_rate_sum,
+    cast(sum(heart_rate * heart_rate) as bigint) as heart_rate_squares,
+    min(heart_rate) as min_heart_rate,
+    max(heart_rate) as max_heart_rate,
+    cast(count(distinct hash(user_key, epoch_ms(event_datetime) // 600000)) as integer) as activity_slots
+from readings
+group by all
+order by event_date
