@@ -88,6 +88,8 @@ Result<Request> parse_request_json(std::string_view body) {
   return r;
 }
 
+constexpr size_t kPredictorColumns = 7;  // subregion .. rank of PredictorQueries::sql
+
 Result<PredictorQueries> predictor_queries(const SemanticLayer& layer, const std::vector<Filter>& filters,
                                            const std::set<std::string>& rollups) {
   // Activity time per region, local weekday, hour, date and activity, through the layer (so from a
@@ -104,27 +106,29 @@ Result<PredictorQueries> predictor_queries(const SemanticLayer& layer, const std
   PredictorQueries q;
   q.params = spent.params;
   q.source = spent.source;
-  q.probabilities_sql = base +
-      "SELECT subregion, local_weekday, local_hour, activity, slots * 10 AS minutes,\n"
-      "       round(slots / sum(slots) OVER (PARTITION BY subregion, local_weekday, local_hour), 4) AS probability,\n"
-      "       row_number() OVER (PARTITION BY subregion, local_weekday, local_hour ORDER BY slots DESC, activity) AS rank\n"
-      "FROM train ORDER BY subregion, local_weekday, local_hour, rank";
-  // Scored per held-out 10-minute slot of a user: the share of held-out time in which the predicted
-  // activity (top 1, top 3) was the one being done, against always predicting the most common one.
-  q.evaluation_sql = base +
+  // Evaluation: scored per held-out 10-minute slot of a user, the share of held-out time in which the
+  // predicted activity (top 1, top 3) was the one being done, against always predicting the most
+  // common one. One statement, so the activity time is read once; every row carries the evaluation.
+  q.sql = base +
       ", ranked AS (SELECT *, row_number() OVER (PARTITION BY subregion, local_weekday, local_hour\n"
-      "                                             ORDER BY slots DESC, activity) AS rank FROM train),\n"
+      "                                             ORDER BY slots DESC, activity) AS rank,\n"
+      "                       round(slots / sum(slots) OVER (PARTITION BY subregion, local_weekday, local_hour), 4) AS probability\n"
+      "                FROM train),\n"
       "overall AS (SELECT activity AS baseline FROM train GROUP BY activity ORDER BY sum(slots) DESC, activity LIMIT 1),\n"
-      "test AS (SELECT subregion, local_weekday, local_hour, activity, sum(slots) AS slots FROM split WHERE held_out GROUP BY ALL)\n"
-      "SELECT sum(t.slots) * 10 AS held_out_minutes,\n"
-      "       round(coalesce(sum(t.slots) FILTER (WHERE r.rank = 1), 0) / sum(t.slots), 4) AS accuracy,\n"
-      "       round(coalesce(sum(t.slots) FILTER (WHERE r.rank <= 3), 0) / sum(t.slots), 4) AS top3_accuracy,\n"
-      "       any_value(o.baseline) AS baseline_activity,\n"
-      "       round(coalesce(sum(t.slots) FILTER (WHERE t.activity = o.baseline), 0) / sum(t.slots), 4) AS baseline_accuracy\n"
-      "FROM test t\n"
-      "LEFT JOIN ranked r ON r.subregion = t.subregion AND r.local_weekday = t.local_weekday\n"
-      "                  AND r.local_hour = t.local_hour AND r.activity = t.activity\n"
-      "CROSS JOIN overall o";
+      "test AS (SELECT subregion, local_weekday, local_hour, activity, sum(slots) AS slots FROM split WHERE held_out GROUP BY ALL),\n"
+      "evaluation AS (\n"
+      "  SELECT sum(t.slots) * 10 AS held_out_minutes,\n"
+      "         round(coalesce(sum(t.slots) FILTER (WHERE r.rank = 1), 0) / sum(t.slots), 4) AS accuracy,\n"
+      "         round(coalesce(sum(t.slots) FILTER (WHERE r.rank <= 3), 0) / sum(t.slots), 4) AS top3_accuracy,\n"
+      "         any_value(o.baseline) AS baseline_activity,\n"
+      "         round(coalesce(sum(t.slots) FILTER (WHERE t.activity = o.baseline), 0) / sum(t.slots), 4) AS baseline_accuracy\n"
+      "  FROM test t\n"
+      "  LEFT JOIN ranked r ON r.subregion = t.subregion AND r.local_weekday = t.local_weekday\n"
+      "                    AND r.local_hour = t.local_hour AND r.activity = t.activity\n"
+      "  CROSS JOIN overall o)\n"
+      "SELECT r.subregion, r.local_weekday, r.local_hour, r.activity, r.slots * 10 AS minutes, r.probability, r.rank, e.*\n"
+      "FROM ranked r CROSS JOIN evaluation e\n"
+      "ORDER BY r.subregion, r.local_weekday, r.local_hour, r.rank";
   return q;
 }
 
@@ -186,15 +190,17 @@ Result<std::string> Dashboard::predictor(std::string_view body) const {
   const auto start = std::chrono::steady_clock::now();
   HRFLOW_ASSIGN_OR_RETURN(auto fresh, layer_.fresh_rollups(conn));
   HRFLOW_ASSIGN_OR_RETURN(PredictorQueries q, predictor_queries(layer_, filters, fresh));
-  HRFLOW_ASSIGN_OR_RETURN(Table probs, run(conn, q.probabilities_sql, q.params));
-  HRFLOW_ASSIGN_OR_RETURN(Table eval, run(conn, q.evaluation_sql, q.params));
+  HRFLOW_ASSIGN_OR_RETURN(Table t, run(conn, q.sql, q.params));
+  // The first kPredictorColumns columns are the probabilities; the rest, the same on every row, the evaluation.
+  Table probs{{t.columns.begin(), t.columns.begin() + kPredictorColumns}, {t.numeric.begin(), t.numeric.begin() + kPredictorColumns}, {}};
+  json e = json::object();
+  for (const auto& row : t.rows) probs.rows.emplace_back(row.begin(), row.begin() + kPredictorColumns);
+  if (!t.rows.empty()) {
+    json first = table_json(Table{t.columns, t.numeric, {t.rows[0]}})["rows"][0];
+    for (size_t c = kPredictorColumns; c < t.columns.size(); ++c) e[t.columns[c]] = first[c];
+  }
   json out;
   out["probabilities"] = table_json(probs);
-  json e = json::object();
-  json et = table_json(eval);
-  if (!et["rows"].empty()) {
-    for (size_t c = 0; c < et["columns"].size(); ++c) e[et["columns"][c].get<std::string>()] = et["rows"][0][c];
-  }
   out["evaluation"] = e;
   out["elapsed_ms"] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return out.dump();

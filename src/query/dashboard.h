@@ -68,17 +68,18 @@ class Dashboard {
   SemanticLayer layer_;
 };
 
-// The activity predictor's two statements for `filters` (both take `params`), from the fact table
-// or one of `rollups` (see SemanticLayer::compile): the probabilities (subregion, local_weekday,
-// local_hour, activity, minutes, probability, rank) learned on training days, and the evaluation on
-// held-out days (held_out_minutes, accuracy, top3_accuracy, baseline_activity, baseline_accuracy),
-// each accuracy the share of held-out activity time the prediction got right. A local date is held
-// out when hash(date) % 5 = 0: about one day in five, every weekday alike. Time in an activity counts
-// distinct (user, 10-minute slot) pairs, so a watch's faster sampling during workouts does not inflate it.
+// The activity predictor for `filters`, from the fact table or one of `rollups` (see
+// SemanticLayer::compile), as one statement taking `params`: per subregion, local weekday and hour,
+// each activity's minutes, probability and rank learned on training days, and on every row the same
+// evaluation on held-out days (held_out_minutes, accuracy, top3_accuracy, baseline_activity,
+// baseline_accuracy), each accuracy the share of held-out activity time the prediction got right.
+// A local date is held out when hash(date) % 5 = 0: about one day in five, every weekday alike. Time
+// in an activity counts distinct (user, 10-minute slot) pairs, so a watch's faster sampling during
+// workouts does not inflate it.
 struct PredictorQueries {
-  std::string probabilities_sql, evaluation_sql;
+  std::string sql;
   std::vector<Param> params;
-  std::string source;  // the table they read
+  std::string source;  // the table it reads
 };
 Result<PredictorQueries> predictor_queries(const SemanticLayer& layer, const std::vector<Filter>& filters,
                                            const std::set<std::string>& rollups = {});
