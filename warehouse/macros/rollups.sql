@@ -32,7 +32,8 @@ from ends e, range(24) h
 {#- Incremental rollups re-aggregate every UTC day from this one on (a date expression). An incremental
     build of fct_heart_rates rewrites readings from the start of the sessions open at its cutoff, which
     lies var('late_reading_lookback_hours') before its newest reading, and sessions are looked for up to
-    a day before that: so nothing older than lookback + 24 hours before the rollup's newest day changes. -#}
+    a day before that: so no reading older than lookback + 24 hours before the newest one the rollup
+    holds (its last_reading_at) changes. -#}
 {% macro rollup_window_start() %}
-(select max(event_date) - cast(ceil(({{ var('late_reading_lookback_hours') }} + 24) / 24.0) as integer) from {{ this }})
+(select cast(max(last_reading_at) - interval '{{ var("late_reading_lookback_hours") }} hours' - interval 1 day as date) from {{ this }})
 {% endmacro %}

@@ -10,36 +10,27 @@
     unique_key=['event_date']
 ) }}
 
--- Per 10-minute slot first, then per day: a plain second aggregation counts the slots faster than
--- count(distinct) (15 s against 21 s for two months of bench/dashboard.sh's data, 8.5M readings).
-with slots as (
-    select
-        event_date,
-        user_key,
-        activity_key,
-        epoch_ms(event_datetime) // 600000 as slot,
-        count(*) as readings,
-        sum(heart_rate) as heart_rate_sum,
-        sum(heart_rate * heart_rate) as heart_rate_squares,
-        min(heart_rate) as min_heart_rate,
-        max(heart_rate) as max_heart_rate
-    from {{ ref('fct_heart_rates') }}
-    {% if is_incremental() %}
-    where event_date >= {{ rollup_window_start() }}
-    {% endif %}
-    group by all
-)
-
+-- The 10-minute slots of a UTC day (144) are counted as bits set in three 64-bit masks: a plain
+-- aggregation, about 5x faster than count(distinct) (bench/dashboard.sh's data, two months).
 select
     event_date,
     user_key,
     activity_key,
-    cast(sum(readings) as integer) as readings,
-    cast(sum(heart_rate_sum) as bigint) as heart_rate_sum,
-    cast(sum(heart_rate_squares) as bigint) as heart_rate_squares,
-    min(min_heart_rate) as min_heart_rate,
-    max(max_heart_rate) as max_heart_rate,
-    cast(count(*) as integer) as activity_slots
-from slots
+    cast(count(*) as integer) as readings,
+    cast(sum(heart_rate) as bigint) as heart_rate_sum,
+    cast(sum(heart_rate * heart_rate) as bigint) as heart_rate_squares,
+    min(heart_rate) as min_heart_rate,
+    max(heart_rate) as max_heart_rate,
+    cast(bit_count(bit_or(case when slot < 64 then 1::ubigint << slot else 0::ubigint end))
+         + bit_count(bit_or(case when slot >= 64 and slot < 128 then 1::ubigint << (slot - 64) else 0::ubigint end))
+         + bit_count(bit_or(case when slot >= 128 then 1::ubigint << (slot - 128) else 0::ubigint end)) as integer) as activity_slots,
+    max(event_datetime) as last_reading_at
+from (
+    select *, (epoch_ms(event_datetime) // 600000) % 144 as slot
+    from {{ ref('fct_heart_rates') }}
+    {% if is_incremental() %}
+    where event_date >= {{ rollup_window_start() }}
+    {% endif %}
+)
 group by event_date, user_key, activity_key
 order by event_date

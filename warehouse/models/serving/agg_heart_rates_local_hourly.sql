@@ -35,22 +35,48 @@ readings as (
     left join {{ ref('dim_users') }} u on u.user_key = f.user_key
     left join offsets lo on lo.time_zone = u.time_zone and lo.utc_hour = date_trunc('hour', f.event_datetime)
     where f.event_date >= {{ first_day }}
+),
+
+
+-- Per user first: a user's distinct 10-minute slots in a local hour are bits of a 12-bit mask (slot
+-- number modulo 12: a local hour spans at most 7 consecutive slots, even at a 45-minute offset), a
+-- plain aggregation about 2x faster than count(distinct) over (user, slot) pairs.
+per_user as (
+    select
+        event_date,
+        cast(local_time as date) as local_date,
+        cast(hour(local_time) as tinyint) as local_hour,
+        activity_key,
+        user_key,
+        sex,
+        {{ age_group('event_date', 'date_of_birth') }} as age_group,
+        address_country_code,
+        count(*) as readings,
+        sum(heart_rate) as heart_rate_sum,
+        sum(heart_rate * heart_rate) as heart_rate_squares,
+        min(heart_rate) as min_heart_rate,
+        max(heart_rate) as max_heart_rate,
+        bit_count(bit_or(1::usmallint << ((epoch_ms(event_datetime) // 600000) % 12))) as activity_slots,
+        max(event_datetime) as last_reading_at
+    from readings
+    group by all
 )
 
 select
     event_date,
-    cast(local_time as date) as local_date,
-    cast(hour(local_time) as tinyint) as local_hour,
+    local_date,
+    local_hour,
     activity_key,
     sex,
-    {{ age_group('event_date', 'date_of_birth') }} as age_group,
+    age_group,
     address_country_code,
-    cast(count(*) as integer) as readings,
-    cast(sum(heart_rate) as bigint) as heart_rate_sum,
-    cast(sum(heart_rate * heart_rate) as bigint) as heart_rate_squares,
-    min(heart_rate) as min_heart_rate,
-    max(heart_rate) as max_heart_rate,
-    cast(count(distinct hash(user_key, epoch_ms(event_datetime) // 600000)) as integer) as activity_slots
-from readings
-group by all
+    cast(sum(readings) as integer) as readings,
+    cast(sum(heart_rate_sum) as bigint) as heart_rate_sum,
+    cast(sum(heart_rate_squares) as bigint) as heart_rate_squares,
+    min(min_heart_rate) as min_heart_rate,
+    max(max_heart_rate) as max_heart_rate,
+    cast(sum(activity_slots) as integer) as activity_slots,
+    max(last_reading_at) as last_reading_at
+from per_user
+group by event_date, local_date, local_hour, activity_key, sex, age_group, address_country_code
 order by event_date
