@@ -100,7 +100,7 @@ const std::vector<SettingSpec>& table() {
        3650},
       {"sync.history_max_files", T::kInt, "10000", "Per-file load history kept before it is compacted.",
        {}, 100, 1e9},
-      {"sync.batch_mb", T::kInt, "64",
+      {"sync.batch_mb", T::kInt, "256",
        "Lake files are loaded in transactions of about this many MiB (a crash reloads the batch in progress).",
        {}, 1, 65536},
       {"sync.cdc.slot", T::kString, "airbyte_slot", "Logical replication slot of the CDC source."},

@@ -450,138 +450,244 @@ struct Todo {
   bool reload;
 };
 
-// DuckDB's appender writes its rows through a query whose insert is a single task; with worker threads,
-// a worker often runs that task while the calling thread busy-waits for it, so the loading threads
-// competed with DuckDB's workers for the cores (on 2 cores, loads ran at about 0.8 of the speed
-// without workers in bench/ingest.sh). During the load each loading thread therefore runs its own
-// inserts; the previous setting is restored afterwards. The setting is per database, so queries of
-// other connections meanwhile run unparallelised.
-class SingleThreadedLoad {
- public:
-  explicit SingleThreadedLoad(db::Connection& conn) : conn_(conn) {
-    auto threads = conn_.scalar("SELECT current_setting('threads')");
-    if (threads.ok() && threads->has_value() && **threads != "1" && conn_.execute("SET threads = 1").ok()) {
-      previous_ = **threads;
-    }
-  }
-  ~SingleThreadedLoad() {
-    if (previous_.empty()) return;
-    if (auto st = conn_.execute(fmt::format("SET threads = {}", previous_)); !st.ok()) {
-      spdlog::warn("sync lake: cannot restore DuckDB's threads to {}: {}", previous_, st.error().message);
-    }
-  }
-  SingleThreadedLoad(const SingleThreadedLoad&) = delete;
-  SingleThreadedLoad& operator=(const SingleThreadedLoad&) = delete;
-
- private:
-  db::Connection& conn_;
-  std::string previous_;
-};
-
 struct Known {
   int64_t modified_us = 0;
   uint64_t size = 0;
   std::string etag;
 };
 
-// What the loading threads of one run share. Each takes the next file in cursor order, reads, parses
-// and appends it through its own connection, and commits its files in batches of its own: the rows
-// and history entries of a batch commit together, so each file is loaded once whatever the order in
-// which the threads' batches commit. DuckDB appends to a table on the appending thread only, and two
-// transactions append to one table side by side; with one loader, appending was half the load while
-// the other core idled.
-struct SharedLoad {
+// Column names of raw.heart_rate_stream, in the order of Col.
+constexpr const char* kColNames[kNumCols] = {"_airbyte_raw_id", "_airbyte_extracted_at", "_airbyte_meta",
+                                             "_ab_source_file_url", "_ab_source_file_last_modified", "user_id",
+                                             "heart_rate", "timestamp", "meta"};
+
+// One batch of files as the table function hrflow_lake_files(<scan id>) yields them to
+// `INSERT INTO raw.heart_rate_stream SELECT * FROM hrflow_lake_files(id)`. DuckDB runs the scan and the
+// insert on its own threads (one file per thread at a time, taken in cursor order), so its parallel
+// insert writes and compresses row groups on every core. The appender, by contrast, copied each chunk
+// into a collection that one thread then inserted.
+struct LakeScan {
+  struct File {
+    LakeStats stats;  // this file's rows and flags
+    int64_t extracted_us = 0;
+    std::string damage;  // "url: what" when a compressed file was truncated or damaged
+    bool done = false;   // every row handed to the insert
+  };
   lake::ObjectStore& store;
-  db::Database& database;
   const std::vector<Todo>& todo;
-  const LakeOptions& options;
+  size_t begin, end;  // this batch: todo[begin, end)
+  db::ColumnTypes& types;
   const Clock& clock;
   Progress& progress;
+  uint64_t rows_before;  // rows loaded by earlier batches, for the progress line
+  std::vector<File> files = std::vector<File>(end - begin);
   std::atomic<size_t> next{0};
-  std::atomic<bool> halt{false};  // a loader failed: the others stop after their current file
-  std::mutex mu;                  // guards what follows
-  LakeStats& stats;
-  std::unordered_map<std::string, Known>& history;
+  std::atomic<bool> failed{false};
+  std::mutex mu;  // guards progress and what follows
+  uint64_t rows = 0, files_done = 0;
 };
 
-constexpr size_t kBatchFiles = 1000;
-// Loading threads: each holds a parsed file and an open transaction; more than the cores only adds contention.
-constexpr unsigned kMaxLoaders = 4;
+// Scans in flight, by id: the SQL names a scan by its id, never by an address.
+std::mutex g_scans_mu;
+std::unordered_map<uint64_t, LakeScan*> g_scans;
+uint64_t g_next_scan_id = 1;
 
-// One loading thread's work: files until none are left, a stop is requested or another loader failed.
-// A failure rolls back this loader's open batch (files already committed stay loaded).
-Status load_files(SharedLoad& s) {
-  HRFLOW_ASSIGN_OR_RETURN(auto conn, db::Connection::connect(s.database));
-  HRFLOW_ASSIGN_OR_RETURN(auto types, table_types(conn));
-  std::optional<db::Transaction> txn;
-  uint64_t batch_bytes = 0;
-  size_t batch_files = 0;
-  std::vector<std::pair<std::string, Known>> batch_history;  // into s.history once committed
-  auto commit = [&]() -> Status {
-    if (!txn) return {};
-    HRFLOW_TRY(txn->commit());
-    txn.reset();
-    batch_files = 0;
-    batch_bytes = 0;
-    std::lock_guard lock(s.mu);
-    for (auto& [url, k] : batch_history) s.history[url] = std::move(k);
-    batch_history.clear();
-    return {};
-  };
-  while (!s.halt && !stop_requested()) {
-    size_t i = s.next++;
-    if (i >= s.todo.size()) break;
-    const Todo& t = s.todo[i];
-    auto got = s.store.get(t.info.key);
-    if (!got.ok()) return got.error().with_context(fmt::format("reading {}", t.url));
-    std::string data = std::move(got).value();
-    ParsedFile parsed;
-    parsed.bytes = data.size();
-    auto st = parse_file(types, data, t.key.compression, t.url, t.info.last_modified_ms * 1000,
-                         s.clock.now_ms() * 1000, t.key.error_file, parsed);
-    if (!st.ok()) return st.error().with_context(fmt::format("loading {}", t.url));
-    if (!txn) {
-      HRFLOW_ASSIGN_OR_RETURN(auto begun, db::Transaction::begin(conn));
-      txn.emplace(std::move(begun));
-    }
-    LakeStats file;
-    file.bytes = parsed.bytes;
-    if (t.reload) {
-      // The file changed under the same name: its new content replaces the rows of the old one.
-      HRFLOW_ASSIGN_OR_RETURN(auto old, conn.scalar(fmt::format(
-                                            "SELECT count(*) FROM raw.heart_rate_stream WHERE _ab_source_file_url = {}",
-                                            db::quote_literal(t.url))));
-      file.rows_replaced = std::stoull(old.value_or("0"));
-      HRFLOW_TRY(conn.execute(fmt::format("DELETE FROM raw.heart_rate_stream WHERE _ab_source_file_url = {}",
-                                          db::quote_literal(t.url))));
-      HRFLOW_TRY(conn.execute(fmt::format("DELETE FROM raw.{} WHERE url_hash = {}", kLakeCompactedTable, url_hash(t.url))));
-    }
-    st = append_parsed(conn, parsed, file);
-    if (!st.ok()) return st.error().with_context(fmt::format("loading {}", t.url));
-    HRFLOW_TRY(conn.execute(fmt::format(
-        "INSERT OR REPLACE INTO raw.{} VALUES ({}, make_timestamptz({}::BIGINT), {}, {}, {}, {}, "
-        "make_timestamptz({}::BIGINT))",
-        kLakeHistoryTable, db::quote_literal(t.url), t.info.last_modified_ms * 1000, t.info.size,
-        db::quote_literal(t.info.etag), file.rows, file.rows_with_errors, parsed.extracted_us)));
-    batch_history.emplace_back(t.url, Known{t.info.last_modified_ms * 1000, t.info.size, t.info.etag});
-    batch_bytes += parsed.bytes;
-    if (++batch_files >= kBatchFiles || batch_bytes >= s.options.batch_bytes) HRFLOW_TRY(commit());
-    if (t.reload) spdlog::warn("sync lake: {} changed since it was loaded; its rows were replaced by the new content", t.url);
-    std::lock_guard lock(s.mu);
-    (t.reload ? s.stats.files_reloaded : s.stats.files_loaded) += 1;
-    s.stats.bytes += file.bytes;
-    s.stats.rows += file.rows;
-    s.stats.rows_with_errors += file.rows_with_errors;
-    s.stats.rows_coerced += file.rows_coerced;
-    s.stats.rows_replaced += file.rows_replaced;
-    s.stats.files_damaged += file.files_damaged;
-    s.stats.files_empty += file.files_empty;
-    s.progress.set_detail(fmt::format("file {}/{}", s.stats.files_loaded + s.stats.files_reloaded, s.todo.size()));
-    s.progress.update(s.stats.rows);
+// The scan's id for the query, withdrawn when it goes out of scope.
+class ScanRegistration {
+ public:
+  explicit ScanRegistration(LakeScan& scan) {
+    std::lock_guard lock(g_scans_mu);
+    id_ = g_next_scan_id++;
+    g_scans[id_] = &scan;
   }
-  return commit();  // the last batch, or what was loaded before a stop
+  ~ScanRegistration() {
+    std::lock_guard lock(g_scans_mu);
+    g_scans.erase(id_);
+  }
+  ScanRegistration(const ScanRegistration&) = delete;
+  ScanRegistration& operator=(const ScanRegistration&) = delete;
+  uint64_t id() const { return id_; }
+
+ private:
+  uint64_t id_;
+};
+
+// A DuckDB thread's scanning state: the file it is on, parsed into chunks, and the next chunk to yield.
+struct ScanThread {
+  size_t file = SIZE_MAX;  // index into LakeScan::files
+  std::vector<db::DataChunk> chunks;
+  size_t next_chunk = 0;
+};
+
+void scan_bind(duckdb_bind_info info) {
+  duckdb_value arg = duckdb_bind_get_parameter(info, 0);
+  uint64_t id = duckdb_get_uint64(arg);
+  duckdb_destroy_value(&arg);
+  LakeScan* scan = nullptr;
+  {
+    std::lock_guard lock(g_scans_mu);
+    if (auto it = g_scans.find(id); it != g_scans.end()) scan = it->second;
+  }
+  if (!scan) return duckdb_bind_set_error(info, "hrflow_lake_files: no such scan (it is only used by hrflow sync lake)");
+  for (uint64_t c = 0; c < scan->types.size(); ++c) duckdb_bind_add_result_column(info, kColNames[c], scan->types.data()[c]);
+  duckdb_bind_set_bind_data(info, scan, nullptr);
 }
 
+void scan_init(duckdb_init_info info) {
+  auto* scan = static_cast<LakeScan*>(duckdb_init_get_bind_data(info));
+  duckdb_init_set_max_threads(info, std::max<size_t>(scan->end - scan->begin, 1));
+}
+
+void scan_local_init(duckdb_init_info info) {
+  duckdb_init_set_init_data(info, new ScanThread, [](void* p) { delete static_cast<ScanThread*>(p); });
+}
+
+// Read and parse the scan's file `k` into `t`.
+Status scan_file(LakeScan& scan, size_t k, ScanThread& t) {
+  const Todo& todo = scan.todo[scan.begin + k];
+  auto got = scan.store.get(todo.info.key);
+  if (!got.ok()) return got.error().with_context(fmt::format("reading {}", todo.url));
+  std::string data = std::move(got).value();
+  ParsedFile parsed;
+  auto st = parse_file(scan.types, data, todo.key.compression, todo.url, todo.info.last_modified_ms * 1000,
+                       scan.clock.now_ms() * 1000, todo.key.error_file, parsed);
+  if (!st.ok()) return st.error().with_context(fmt::format("loading {}", todo.url));
+  LakeScan::File& f = scan.files[k];
+  f.stats = parsed.stats;
+  f.stats.bytes = todo.info.size;
+  f.extracted_us = parsed.extracted_us;
+  f.damage = std::move(parsed.damage);
+  t.file = k;
+  t.chunks = std::move(parsed.chunks);
+  t.next_chunk = 0;
+  return {};
+}
+
+// Yields the next chunk of this thread's file, taking the next file of the batch when it is done. An
+// empty output ends this thread's part of the scan.
+void scan_function(duckdb_function_info info, duckdb_data_chunk out) {
+  auto* scan = static_cast<LakeScan*>(duckdb_function_get_bind_data(info));
+  auto* t = static_cast<ScanThread*>(duckdb_function_get_local_init_data(info));
+  try {
+    for (;;) {
+      if (t->next_chunk < t->chunks.size()) {
+        const db::DataChunk& chunk = t->chunks[t->next_chunk++];
+        for (uint64_t c = 0; c < scan->types.size(); ++c) {
+          duckdb_vector_reference_vector(duckdb_data_chunk_get_vector(out, c), chunk.vector(c));
+        }
+        duckdb_data_chunk_set_size(out, chunk.size());
+        return;
+      }
+      if (t->file != SIZE_MAX) {
+        // Called again after the file's last chunk: all its rows went to the insert.
+        LakeScan::File& f = scan->files[t->file];
+        f.done = true;
+        t->file = SIZE_MAX;
+        t->chunks.clear();
+        std::lock_guard lock(scan->mu);
+        scan->rows += f.stats.rows;
+        ++scan->files_done;
+        scan->progress.set_detail(fmt::format("file {}/{}", scan->begin + scan->files_done, scan->todo.size()));
+        scan->progress.update(scan->rows_before + scan->rows);
+      }
+      size_t k = scan->failed || stop_requested() ? SIZE_MAX : scan->next++;
+      if (k >= scan->end - scan->begin) {
+        duckdb_data_chunk_set_size(out, 0);
+        return;
+      }
+      if (auto st = scan_file(*scan, k, *t); !st.ok()) {
+        scan->failed = true;
+        return duckdb_function_set_error(info, st.error().message.c_str());
+      }
+    }
+  } catch (const std::exception& e) {
+    scan->failed = true;
+    duckdb_function_set_error(info, fmt::format("hrflow_lake_files: {}", e.what()).c_str());
+  }
+}
+
+// Make hrflow_lake_files(UBIGINT scan id) known to the database (once; later calls find it there).
+Status register_scan_function(db::Connection& conn) {
+  duckdb_table_function f = duckdb_create_table_function();
+  duckdb_table_function_set_name(f, "hrflow_lake_files");
+  duckdb_logical_type id_type = duckdb_create_logical_type(DUCKDB_TYPE_UBIGINT);
+  duckdb_table_function_add_parameter(f, id_type);
+  duckdb_destroy_logical_type(&id_type);
+  duckdb_table_function_set_bind(f, scan_bind);
+  duckdb_table_function_set_init(f, scan_init);
+  duckdb_table_function_set_local_init(f, scan_local_init);
+  duckdb_table_function_set_function(f, scan_function);
+  bool registered = duckdb_register_table_function(conn.raw(), f) == DuckDBSuccess;
+  duckdb_destroy_table_function(&f);
+  if (registered) return {};
+  // Registered by an earlier run on this database (it stays for the database's life).
+  HRFLOW_ASSIGN_OR_RETURN(auto n, conn.scalar("SELECT count(*) FROM duckdb_functions() WHERE function_name = "
+                                              "'hrflow_lake_files' AND function_type = 'table'"));
+  if (n.value_or("0") == "0") return make_error(ErrorKind::kInternal, "cannot register the table function hrflow_lake_files with DuckDB");
+  return {};
+}
+
+// Files per transaction at most (the other bound is LakeOptions::batch_bytes).
+constexpr size_t kBatchFiles = 1000;
+
+// Load todo[begin, end) in one transaction: the old rows of changed files deleted, the rows inserted by
+// DuckDB's parallel insert from hrflow_lake_files, the history entries written, then one commit. Returns
+// false (nothing committed) when a stop was requested before every file was scanned: a batch is loaded
+// whole or not at all.
+Result<bool> load_batch(db::Connection& conn, db::ColumnTypes& types, lake::ObjectStore& store,
+                        const std::vector<Todo>& todo, size_t begin, size_t end, const Clock& clock,
+                        Progress& progress, LakeStats& stats, std::unordered_map<std::string, Known>& history) {
+  HRFLOW_ASSIGN_OR_RETURN(auto txn, db::Transaction::begin(conn));
+  std::vector<uint64_t> replaced(end - begin, 0);
+  for (size_t i = begin; i < end; ++i) {
+    if (!todo[i].reload) continue;
+    // The file changed under the same name: its new content replaces the rows of the old one.
+    const std::string url = db::quote_literal(todo[i].url);
+    HRFLOW_ASSIGN_OR_RETURN(auto old, conn.scalar(fmt::format(
+                                          "SELECT count(*) FROM raw.heart_rate_stream WHERE _ab_source_file_url = {}", url)));
+    replaced[i - begin] = std::stoull(old.value_or("0"));
+    HRFLOW_TRY(conn.execute(fmt::format("DELETE FROM raw.heart_rate_stream WHERE _ab_source_file_url = {}", url)));
+    HRFLOW_TRY(conn.execute(fmt::format("DELETE FROM raw.{} WHERE url_hash = {}", kLakeCompactedTable, url_hash(todo[i].url))));
+  }
+  LakeScan scan{store, todo, begin, end, types, clock, progress, stats.rows};
+  {
+    ScanRegistration reg(scan);
+    HRFLOW_TRY(conn.execute(
+        fmt::format("INSERT INTO raw.heart_rate_stream SELECT * FROM hrflow_lake_files({}::UBIGINT)", reg.id())));
+  }
+  for (const auto& f : scan.files) {
+    if (!f.done) return false;  // stopped: the transaction rolls back
+  }
+  std::string values;
+  for (size_t i = begin; i < end; ++i) {
+    const Todo& t = todo[i];
+    const LakeScan::File& f = scan.files[i - begin];
+    values += fmt::format("{}({}, make_timestamptz({}::BIGINT), {}, {}, {}, {}, make_timestamptz({}::BIGINT))",
+                          values.empty() ? "" : ", ", db::quote_literal(t.url), t.info.last_modified_ms * 1000,
+                          t.info.size, db::quote_literal(t.info.etag), f.stats.rows, f.stats.rows_with_errors,
+                          f.extracted_us);
+  }
+  HRFLOW_TRY(conn.execute(fmt::format("INSERT OR REPLACE INTO raw.{} VALUES {}", kLakeHistoryTable, values)));
+  HRFLOW_TRY(txn.commit());
+
+  for (size_t i = begin; i < end; ++i) {
+    const Todo& t = todo[i];
+    const LakeScan::File& f = scan.files[i - begin];
+    history[t.url] = Known{t.info.last_modified_ms * 1000, t.info.size, t.info.etag};
+    if (!f.damage.empty()) spdlog::warn("sync lake: {}", f.damage);
+    if (f.stats.files_empty) spdlog::info("sync lake: {} is empty", t.url);
+    if (t.reload) spdlog::warn("sync lake: {} changed since it was loaded; its rows were replaced by the new content", t.url);
+    (t.reload ? stats.files_reloaded : stats.files_loaded) += 1;
+    stats.bytes += f.stats.bytes;
+    stats.rows += f.stats.rows;
+    stats.rows_with_errors += f.stats.rows_with_errors;
+    stats.rows_coerced += f.stats.rows_coerced;
+    stats.rows_replaced += replaced[i - begin];
+    stats.files_damaged += f.stats.files_damaged;
+    stats.files_empty += f.stats.files_empty;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -725,21 +831,23 @@ Result<LakeStats> LakeSource::run(lake::ObjectStore& store, db::Database& databa
   // commit together (a crash reloads the whole batch, never part of it), and batching spares a commit
   // (a WAL sync) per file, which dominates when the sink writes many small files.
   Progress progress("sync lake", "rows", 0, o.progress);
-  std::optional<SingleThreadedLoad> single_threaded;
-  if (!todo.empty()) single_threaded.emplace(conn);
-  SharedLoad shared{store, database, todo, o, clock, progress, {}, {}, {}, stats, history};
-  size_t loaders = std::min<size_t>(todo.size(), std::clamp(std::thread::hardware_concurrency(), 1u, kMaxLoaders));
-  std::vector<Status> results(std::max<size_t>(loaders, 1));
-  {
-    std::vector<std::jthread> threads;
-    auto work = [&](size_t k) {
-      results[k] = load_files(shared);
-      if (!results[k].ok()) shared.halt = true;
-    };
-    for (size_t k = 1; k < loaders; ++k) threads.emplace_back(work, k);
-    if (loaders > 0) work(0);
+  if (!todo.empty()) {
+    HRFLOW_TRY(register_scan_function(conn));
+    // DuckDB's insert runs on all its threads only when it need not keep the scan's order; each file is
+    // still scanned by one thread, so its rows stay together and in order. This connection's setting only.
+    HRFLOW_TRY(conn.execute("SET SESSION preserve_insertion_order = false"));
+    HRFLOW_ASSIGN_OR_RETURN(auto types, table_types(conn));
+    for (size_t begin = 0; begin < todo.size() && !stop_requested();) {
+      size_t end = begin;
+      uint64_t bytes = 0;
+      while (end < todo.size() && end - begin < kBatchFiles && (end == begin || bytes < o.batch_bytes)) {
+        bytes += todo[end++].info.size;
+      }
+      HRFLOW_ASSIGN_OR_RETURN(bool whole, load_batch(conn, types, store, todo, begin, end, clock, progress, stats, history));
+      if (!whole) break;
+      begin = end;
+    }
   }
-  for (auto& r : results) HRFLOW_TRY(r);
   progress.finish();
 
   // Compaction when the history is full: entries older than (cursor - days) keep only a URL hash.

@@ -40,7 +40,7 @@ namespace hrflow::ingest {
 struct LakeOptions {
   int64_t days_to_sync_if_history_full = 3;
   int64_t history_max_files = 10000;
-  uint64_t batch_bytes = 64ull << 20;  // files per transaction: up to this much data (or 1000 files)
+  uint64_t batch_bytes = 256ull << 20;  // files per transaction: up to this much data (or 1000 files)
   bool progress = true;
 };
 
