@@ -10,7 +10,6 @@
 #include <charconv>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <cmath>
 #include <optional>
 #include <tuple>
@@ -41,83 +40,97 @@ constexpr const char* kStreamDdl =
     "_airbyte_meta JSON, _ab_source_file_url VARCHAR, _ab_source_file_last_modified TIMESTAMPTZ, user_id BIGINT, "
     "heart_rate DOUBLE, \"timestamp\" BIGINT, meta JSON)";
 
-// Parses the JSON lines of one file into data chunks (`out`), ready for Appender::append_chunk. Touches
-// no connection, so it runs on the parse thread while the previous file is appended.
+// Parses the JSON lines of one file into data chunks: fill() writes the next rows into a chunk given by
+// the caller (DuckDB's output chunk in the scan), load() into chunks of its own for the appender.
+// Touches no connection.
 class FileLoader {
  public:
-  FileLoader(db::ColumnTypes& types, UuidGenerator& uuids, bool error_file, std::vector<db::DataChunk>& out)
-      : types_(types), out_(out), uuids_(uuids), error_file_(error_file) {}
+  FileLoader(db::ColumnTypes& types, UuidGenerator& uuids, bool error_file) : types_(types), uuids_(uuids), error_file_(error_file) {}
   ~FileLoader() {
     if (url_value_) duckdb_destroy_value(&url_value_);
   }
   FileLoader(const FileLoader&) = delete;
   FileLoader& operator=(const FileLoader&) = delete;
 
-  // `buf` holds `len` bytes of content; simdjson's padding is needed only past the last lines, which are
-  // copied to a padded scratch buffer (no copy of the whole file to pad it).
-  Status load(const char* buf, size_t len, const std::string& url, int64_t modified_us, int64_t extracted_us,
-              const std::string& trailing_error, LakeStats& stats) {
+  // Start on `buf`, `len` bytes of content that must stay valid until the last fill(); simdjson's
+  // padding is needed only past the last lines, which are copied to a padded scratch buffer (no copy of
+  // the whole file to pad it). `trailing_error` is noted on the last line.
+  void begin(const char* buf, size_t len, const std::string& url, int64_t modified_us, int64_t extracted_us,
+             std::string trailing_error) {
     url_ = url;
     // Every row of a chunk comes from this one file: the URL column is a constant vector, not a copy per row.
     if (url_value_) duckdb_destroy_value(&url_value_);
     url_value_ = duckdb_create_varchar_length(url_.data(), url_.size());
     modified_us_ = modified_us;
     extracted_us_ = extracted_us;
-    size_t pos = 0;
-    uint64_t line_no = 0;
-    while (pos < len) {
-      const char* nl = static_cast<const char*>(std::memchr(buf + pos, '\n', len - pos));
-      size_t end = nl ? static_cast<size_t>(nl - buf) : len;
-      ++line_no;
-      std::string_view line(buf + pos, end - pos);
+    buf_ = buf;
+    len_ = len;
+    pos_ = 0;
+    line_no_ = where_line_ = 0;
+    trailing_error_ = std::move(trailing_error);
+  }
+
+  // Parse the next lines into `chunk` (of the table's column types) until it is full or the content
+  // ends; returns the rows written, 0 once the content is done.
+  Result<uint64_t> fill(duckdb_data_chunk chunk, LakeStats& stats) {
+    start_chunk(chunk);
+    while (pos_ < len_ && rows_ < duckdb_vector_size()) {
+      const char* nl = static_cast<const char*>(std::memchr(buf_ + pos_, '\n', len_ - pos_));
+      size_t end = nl ? static_cast<size_t>(nl - buf_) : len_;
+      ++line_no_;
+      std::string_view line(buf_ + pos_, end - pos_);
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       bool blank = std::all_of(line.begin(), line.end(), [](char c) { return c == ' ' || c == '\t'; });
-      if (!blank) {
-        bool last = end >= len;
-        size_t capacity = len - pos;
-        if (line.size() + simdjson::SIMDJSON_PADDING > capacity) {
-          scratch_.assign(line);
-          scratch_.resize(line.size() + simdjson::SIMDJSON_PADDING, '\0');
-          line = std::string_view(scratch_.data(), line.size());
-          capacity = scratch_.size();
-        }
-        HRFLOW_TRY(add_line(line, capacity, line_no, last ? trailing_error : std::string(), stats));
+      size_t capacity = len_ - pos_;
+      pos_ = end + 1;
+      if (blank) continue;
+      if (line.size() + simdjson::SIMDJSON_PADDING > capacity) {
+        scratch_.assign(line);
+        scratch_.resize(line.size() + simdjson::SIMDJSON_PADDING, '\0');
+        line = std::string_view(scratch_.data(), line.size());
+        capacity = scratch_.size();
       }
-      pos = end + 1;
+      HRFLOW_TRY(add_line(line, capacity, end >= len_ ? trailing_error_ : std::string(), stats));
     }
-    flush();
-    return {};
+    return rows_;
+  }
+
+  // Parse all of `buf` into chunks of its own, appended to `out`.
+  Status load(const char* buf, size_t len, const std::string& url, int64_t modified_us, int64_t extracted_us,
+              const std::string& trailing_error, LakeStats& stats, std::vector<db::DataChunk>& out) {
+    begin(buf, len, url, modified_us, extracted_us, trailing_error);
+    for (;;) {
+      db::DataChunk chunk(types_);
+      HRFLOW_ASSIGN_OR_RETURN(uint64_t rows, fill(chunk.get(), stats));
+      if (rows == 0) return {};
+      chunk.set_size(rows);
+      out.push_back(std::move(chunk));
+    }
   }
 
  private:
-  void flush() {
-    if (rows_ == 0) return;
-    chunk_->set_size(rows_);
-    out_.push_back(std::move(*chunk_));
-    chunk_.reset();
+  // Pointers into the vectors of the chunk the next rows go to.
+  void start_chunk(duckdb_data_chunk chunk) {
+    chunk_ = chunk;
     rows_ = 0;
-  }
-
-  // A fresh chunk for the next rows, and pointers into its vectors.
-  void start_chunk() {
-    chunk_.emplace(types_);
-    raw_id_ = static_cast<duckdb_hugeint*>(duckdb_vector_get_data(chunk_->vector(kRawId)));
-    extracted_ = static_cast<int64_t*>(duckdb_vector_get_data(chunk_->vector(kExtractedAt)));
-    modified_ = static_cast<int64_t*>(duckdb_vector_get_data(chunk_->vector(kFileModified)));
-    user_id_ = static_cast<int64_t*>(duckdb_vector_get_data(chunk_->vector(kUserId)));
-    heart_rate_ = static_cast<double*>(duckdb_vector_get_data(chunk_->vector(kHeartRate)));
-    timestamp_ = static_cast<int64_t*>(duckdb_vector_get_data(chunk_->vector(kTimestamp)));
-    duckdb_vector_reference_value(chunk_->vector(kFileUrl), url_value_);
+    auto vec = [&](int c) { return duckdb_data_chunk_get_vector(chunk, c); };
+    raw_id_ = static_cast<duckdb_hugeint*>(duckdb_vector_get_data(vec(kRawId)));
+    extracted_ = static_cast<int64_t*>(duckdb_vector_get_data(vec(kExtractedAt)));
+    modified_ = static_cast<int64_t*>(duckdb_vector_get_data(vec(kFileModified)));
+    user_id_ = static_cast<int64_t*>(duckdb_vector_get_data(vec(kUserId)));
+    heart_rate_ = static_cast<double*>(duckdb_vector_get_data(vec(kHeartRate)));
+    timestamp_ = static_cast<int64_t*>(duckdb_vector_get_data(vec(kTimestamp)));
+    duckdb_vector_reference_value(vec(kFileUrl), url_value_);
     for (int c : {kUserId, kHeartRate, kTimestamp, kRecordMeta}) {
-      duckdb_vector_ensure_validity_writable(chunk_->vector(c));
-      validity_[c] = duckdb_vector_get_validity(chunk_->vector(c));
+      duckdb_vector_ensure_validity_writable(vec(c));
+      validity_[c] = duckdb_vector_get_validity(vec(c));
     }
   }
 
   void set_null(int col) { duckdb_validity_set_row_invalid(validity_[col], rows_); }
   void set_valid(int col) { duckdb_validity_set_row_valid(validity_[col], rows_); }
   void put_string(int col, std::string_view s) {
-    duckdb_vector_assign_string_element_len(chunk_->vector(col), rows_, s.data(), s.size());
+    duckdb_vector_assign_string_element_len(duckdb_data_chunk_get_vector(chunk_, col), rows_, s.data(), s.size());
   }
 
   // "url:line" of the current line, built only when a message needs it (most lines need none).
@@ -238,9 +251,7 @@ class FileLoader {
     return emit(false, 0, false, 0, false, 0, {}, &record, stats);
   }
 
-  Status add_line(std::string_view line, size_t capacity, uint64_t line_no, const std::string& trailing_error,
-                  LakeStats& stats) {
-    line_no_ = line_no;
+  Status add_line(std::string_view line, size_t capacity, const std::string& trailing_error, LakeStats& stats) {
     if (error_file_) return add_rejected(line, capacity, trailing_error, stats);
     changes_.clear();
     errors_.clear();
@@ -325,7 +336,6 @@ class FileLoader {
   // Append one row; `record` (the original text, kept when it could not be read) goes into _airbyte_meta.
   Status emit(bool have_user, int64_t user, bool have_hr, double hr, bool have_ts, int64_t ts,
               std::optional<std::string_view> meta, std::string* record, LakeStats& stats) {
-    if (rows_ == 0) start_chunk();
     uint64_t hi, lo;
     uuids_.next_bits(hi, lo);
     raw_id_[rows_] = duckdb_hugeint{lo, static_cast<int64_t>(hi ^ 0x8000000000000000ULL)};
@@ -361,13 +371,15 @@ class FileLoader {
       if (!changes_.empty() && errors_.empty()) ++stats.rows_coerced;
     }
     ++stats.rows;
-    if (++rows_ == duckdb_vector_size()) flush();
+    ++rows_;
     return {};
   }
 
   db::ColumnTypes& types_;
-  std::vector<db::DataChunk>& out_;
-  std::optional<db::DataChunk> chunk_;
+  duckdb_data_chunk chunk_ = nullptr;
+  const char* buf_ = nullptr;
+  size_t len_ = 0, pos_ = 0;
+  std::string trailing_error_;
   std::string scratch_;
   UuidGenerator& uuids_;
   bool error_file_;
@@ -401,29 +413,40 @@ Result<db::ColumnTypes> table_types(db::Connection& conn) {
   return app.column_types();
 }
 
+// Turn one stored file (`content`, compressed as `compression`) into the text to parse, in place: a
+// damaged or truncated stream keeps what could be read and sets `trailing_error` (noted on the last
+// line); one that yields nothing at all becomes a single "{}" line carrying the error, so the file leaves
+// a row that says so rather than nothing. Counts the file as damaged or empty in `stats`.
+void prepare_content(std::string& content, lake::Compression compression, const std::string& url, bool& error_file,
+                     std::string& trailing_error, LakeStats& stats) {
+  trailing_error.clear();
+  if (compression != lake::Compression::kNone) {
+    content = decompress(content, compression, trailing_error);
+    if (!trailing_error.empty()) trailing_error = fmt::format("{}: {}", url, trailing_error);
+  }
+  if (!trailing_error.empty()) {
+    ++stats.files_damaged;
+    if (content.empty()) {
+      content = "{}";
+      error_file = false;
+    }
+  } else if (content.empty()) {
+    ++stats.files_empty;
+  }
+}
+
 // Decompress and parse one file into `out` (no connection involved; `content` is used as scratch space).
 Status parse_file(db::ColumnTypes& types, std::string& content, lake::Compression compression, const std::string& url,
                   int64_t modified_us, int64_t extracted_us, bool error_file, ParsedFile& out) {
   out.url = url;
   out.extracted_us = extracted_us;
   std::string trailing_error;
-  if (compression != lake::Compression::kNone) {
-    content = decompress(content, compression, trailing_error);
-    if (!trailing_error.empty()) trailing_error = fmt::format("{}: {}", url, trailing_error);
-  }
+  prepare_content(content, compression, url, error_file, trailing_error, out.stats);
   thread_local UuidGenerator uuids;
-  FileLoader loader(types, uuids, error_file, out.chunks);
-  HRFLOW_TRY(loader.load(content.data(), content.size(), url, modified_us, extracted_us, trailing_error, out.stats));
-  if (!trailing_error.empty() && content.empty()) {
-    // Nothing could be decompressed at all: keep one row that says so, rather than nothing.
-    FileLoader note_loader(types, uuids, false, out.chunks);
-    HRFLOW_TRY(note_loader.load("{}", 2, url, modified_us, extracted_us, trailing_error, out.stats));
-  }
-  if (!trailing_error.empty()) {
-    ++out.stats.files_damaged;
-    out.damage = trailing_error;
-  }
-  if (content.empty() && trailing_error.empty()) ++out.stats.files_empty;
+  FileLoader loader(types, uuids, error_file);
+  HRFLOW_TRY(loader.load(content.data(), content.size(), url, modified_us, extracted_us, trailing_error, out.stats,
+                         out.chunks));
+  out.damage = trailing_error;
   return {};
 }
 
@@ -512,11 +535,13 @@ class ScanRegistration {
   uint64_t id_;
 };
 
-// A DuckDB thread's scanning state: the file it is on, parsed into chunks, and the next chunk to yield.
+// A DuckDB thread's scanning state: the file it is on, decompressed, and the loader parsing it chunk
+// by chunk straight into DuckDB's output chunks.
 struct ScanThread {
   size_t file = SIZE_MAX;  // index into LakeScan::files
-  std::vector<db::DataChunk> chunks;
-  size_t next_chunk = 0;
+  std::string content;
+  std::optional<FileLoader> loader;
+  UuidGenerator uuids;
 };
 
 void scan_bind(duckdb_bind_info info) {
@@ -542,48 +567,45 @@ void scan_local_init(duckdb_init_info info) {
   duckdb_init_set_init_data(info, new ScanThread, [](void* p) { delete static_cast<ScanThread*>(p); });
 }
 
-// Read and parse the scan's file `k` into `t`.
+// Read the scan's file `k` and start parsing it on `t`.
 Status scan_file(LakeScan& scan, size_t k, ScanThread& t) {
   const Todo& todo = scan.todo[scan.begin + k];
   auto got = scan.store.get(todo.info.key);
   if (!got.ok()) return got.error().with_context(fmt::format("reading {}", todo.url));
-  std::string data = std::move(got).value();
-  ParsedFile parsed;
-  auto st = parse_file(scan.types, data, todo.key.compression, todo.url, todo.info.last_modified_ms * 1000,
-                       scan.clock.now_ms() * 1000, todo.key.error_file, parsed);
-  if (!st.ok()) return st.error().with_context(fmt::format("loading {}", todo.url));
+  t.content = std::move(got).value();
   LakeScan::File& f = scan.files[k];
-  f.stats = parsed.stats;
   f.stats.bytes = todo.info.size;
-  f.extracted_us = parsed.extracted_us;
-  f.damage = std::move(parsed.damage);
+  f.extracted_us = scan.clock.now_ms() * 1000;
+  bool error_file = todo.key.error_file;
+  std::string trailing_error;
+  prepare_content(t.content, todo.key.compression, todo.url, error_file, trailing_error, f.stats);
+  f.damage = trailing_error;
+  t.loader.emplace(scan.types, t.uuids, error_file);
+  t.loader->begin(t.content.data(), t.content.size(), todo.url, todo.info.last_modified_ms * 1000, f.extracted_us,
+                  std::move(trailing_error));
   t.file = k;
-  t.chunks = std::move(parsed.chunks);
-  t.next_chunk = 0;
   return {};
 }
 
-// Yields the next chunk of this thread's file, taking the next file of the batch when it is done. An
-// empty output ends this thread's part of the scan.
+// Parses the next rows of this thread's file into `out`, taking the next file of the batch when it is
+// done. An empty output ends this thread's part of the scan.
 void scan_function(duckdb_function_info info, duckdb_data_chunk out) {
   auto* scan = static_cast<LakeScan*>(duckdb_function_get_bind_data(info));
   auto* t = static_cast<ScanThread*>(duckdb_function_get_local_init_data(info));
   try {
     for (;;) {
-      if (t->next_chunk < t->chunks.size()) {
-        const db::DataChunk& chunk = t->chunks[t->next_chunk++];
-        for (uint64_t c = 0; c < scan->types.size(); ++c) {
-          duckdb_vector_reference_vector(duckdb_data_chunk_get_vector(out, c), chunk.vector(c));
-        }
-        duckdb_data_chunk_set_size(out, chunk.size());
-        return;
-      }
-      if (t->file != SIZE_MAX) {
-        // Called again after the file's last chunk: all its rows went to the insert.
+      if (t->loader) {
         LakeScan::File& f = scan->files[t->file];
+        auto rows = t->loader->fill(out, f.stats);
+        if (!rows.ok()) {
+          scan->failed = true;
+          auto e = rows.error().with_context(fmt::format("loading {}", scan->todo[scan->begin + t->file].url));
+          return duckdb_function_set_error(info, e.message.c_str());
+        }
+        if (*rows > 0) return duckdb_data_chunk_set_size(out, *rows);
+        // Called again after the file's last rows: all of them went to the insert.
         f.done = true;
-        t->file = SIZE_MAX;
-        t->chunks.clear();
+        t->loader.reset();
         std::lock_guard lock(scan->mu);
         scan->rows += f.stats.rows;
         ++scan->files_done;
@@ -591,10 +613,7 @@ void scan_function(duckdb_function_info info, duckdb_data_chunk out) {
         scan->progress.update(scan->rows_before + scan->rows);
       }
       size_t k = scan->failed || stop_requested() ? SIZE_MAX : scan->next++;
-      if (k >= scan->end - scan->begin) {
-        duckdb_data_chunk_set_size(out, 0);
-        return;
-      }
+      if (k >= scan->end - scan->begin) return duckdb_data_chunk_set_size(out, 0);
       if (auto st = scan_file(*scan, k, *t); !st.ok()) {
         scan->failed = true;
         return duckdb_function_set_error(info, st.error().message.c_str());
