@@ -847,8 +847,9 @@ Result<LakeStats> LakeSource::run(lake::ObjectStore& store, db::Database& databa
   });
 
   // Files are loaded in batches, one transaction each: the rows and the history entries of a batch
-  // commit together (a crash reloads the whole batch, never part of it), and batching spares a commit
-  // (a WAL sync) per file, which dominates when the sink writes many small files.
+  // commit together (a crash reloads the whole batch, never part of it). Batching spares a commit (a
+  // WAL sync) per file, which dominates when the sink writes many small files, and partly filled row
+  // groups, which each commit leaves for DuckDB's checkpoints to rewrite.
   Progress progress("sync lake", "rows", 0, o.progress);
   if (!todo.empty()) {
     HRFLOW_TRY(register_scan_function(conn));

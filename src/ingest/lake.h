@@ -3,8 +3,9 @@
 //
 // Files are loaded in batches, each batch in one warehouse transaction together with the history
 // entries of its files (raw._hrflow_lake_files: URL, last-modified, size, etag), so a crash can neither
-// load a file twice nor skip it. One loading thread per core (at most 4) takes files in cursor order
-// and commits batches of its own; rows of one file stay together and in order. A file is loaded when
+// load a file twice nor skip it. A batch is one INSERT ... SELECT from the table function
+// hrflow_lake_files, which DuckDB runs on all its threads, each parsing whole files taken in cursor
+// order, so rows of one file stay together and in order. A file is loaded when
 // its URL is not in the history or its fingerprint (last-modified, size, etag) changed; a changed file
 // (the sink rewrites a file under the same name after a crash, possibly with fewer records) replaces the
 // rows of its previous version in the same transaction, so raw holds each file's current content
@@ -21,7 +22,9 @@
 // Objects that are not lake files are skipped and reported; the sink's own `_hrflow/` markers are
 // skipped silently.
 //
-// Lifecycle: LakeSource::run() once per command. Not thread-safe; one owner of the warehouse.
+// Lifecycle: LakeSource::run() once per command; it registers hrflow_lake_files with the database (kept
+// for the database's life; it only reads batches of a run in progress). Not thread-safe; one owner of
+// the warehouse.
 #pragma once
 
 #include <cstdint>
@@ -40,7 +43,9 @@ namespace hrflow::ingest {
 struct LakeOptions {
   int64_t days_to_sync_if_history_full = 3;
   int64_t history_max_files = 10000;
-  uint64_t batch_bytes = 256ull << 20;  // files per transaction: up to this much data (or 1000 files)
+  // Files per transaction: up to this much stored data (or 1000 files). Large, because each commit
+  // leaves partly filled row groups that DuckDB's checkpoints rewrite.
+  uint64_t batch_bytes = 256ull << 20;
   bool progress = true;
 };
 
