@@ -27,15 +27,26 @@
                            ~ " where event_date >= date '" ~ newest_day ~ "')").rows[0] -%}
 {%- set cutoff = "timestamp '" ~ (newest[0] or '1970-01-01 00:00:00') ~ "'" -%}
 {%- set cutoff_epoch = newest[1] or 0 -%}
-{%- set read_from = run_query("select cast(epoch(coalesce(min(session_start), " ~ cutoff ~ ")) as bigint) from ("
-                              ~ user_session_starts(cutoff) ~ ")").rows[0][0] -%}
+{#- each user's last session start at or before the cutoff, earliest first: looked up once (a day of
+    readings) and written into the query as literals, not scanned a second time -#}
+{%- set starts = run_query("select user_id, cast(session_start as varchar), cast(epoch(session_start) as bigint) from ("
+                           ~ user_session_starts(cutoff) ~ ") order by session_start").rows -%}
+{%- set read_from = starts[0][2] if starts else cutoff_epoch -%}
 {% endif %}
 
 with
 {% if is_incremental() and execute %}
 -- Each user's last session start at or before the cutoff.
 session_starts as (
-    {{ user_session_starts(cutoff) }}
+    {% if starts -%}
+    select * from (values
+        {%- for s in starts %}
+        ({{ s[0] }}, timestamp '{{ s[1] }}'){{ "," if not loop.last }}
+        {%- endfor %}
+    ) as t(user_id, session_start)
+    {%- else -%}
+    select cast(null as integer) as user_id, cast(null as timestamp) as session_start where false
+    {%- endif %}
 ),
 
 -- The table's readings from the cutoff on, and the staged ones: a staged reading the table lacks (or
