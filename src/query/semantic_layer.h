@@ -91,8 +91,9 @@ struct CompiledQuery {
   std::string source;                // the table it reads: the fact table or a rollup
 };
 
-// The FROM ... WHERE ... part for a set of needed joins and filters, for analyses that build on the
-// layer (the activity predictor). `where` is empty or starts with "WHERE".
+// The FROM ... WHERE ... part for a set of needed joins and filters, as compile() builds it. Analyses
+// that build on the layer (the activity predictor) wrap a compiled request instead, so that they too
+// are answered from a rollup when one fits. `where` is empty or starts with "WHERE".
 struct SourceClause {
   std::string from;
   std::string where;
