@@ -40,7 +40,8 @@ readings as (
 
 -- Per user first: a user's distinct 10-minute slots in a local hour are bits of a 12-bit mask (slot
 -- number modulo 12: a local hour spans at most 7 consecutive slots, even at a 45-minute offset), a
--- plain aggregation about 2x faster than count(distinct) over (user, slot) pairs.
+-- plain aggregation instead of count(distinct) over (user, slot) pairs (at 51M readings the build
+-- `dashboard_bench run` prints took 102 s against 108 s, both on a busy machine).
 per_user as (
     select
         event_date,
