@@ -1,5 +1,9 @@
 #include "common/duckdb.h"
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
 #include <utility>
 
 namespace hrflow::db {
@@ -98,7 +102,16 @@ Connection::~Connection() {
 Result<QueryResult> Connection::query(std::string_view sql) {
   duckdb_result r;
   std::string s(sql);
-  if (duckdb_query(c_, s.c_str(), &r) != DuckDBSuccess) {
+  // log_level: trace shows every statement with its time, to find what makes a command slow.
+  const bool trace = spdlog::should_log(spdlog::level::trace);
+  const auto t0 = trace ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+  const auto rc = duckdb_query(c_, s.c_str(), &r);
+  if (trace) {
+    std::string shown = s.size() > 160 ? s.substr(0, 160) + "..." : s;
+    std::replace(shown.begin(), shown.end(), '\n', ' ');
+    spdlog::trace("duckdb {:.3f}s: {}", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), shown);
+  }
+  if (rc != DuckDBSuccess) {
     const char* e = duckdb_result_error(&r);
     Error err = make_error(ErrorKind::kInvalidArgument, "{}", e ? e : "query failed");
     err.retriable = false;

@@ -29,11 +29,18 @@ from ends e, range(24) h
 ) // 10, 1), 7)]
 {% endmacro %}
 
-{#- Incremental rollups re-aggregate every UTC day from this one on (a date expression). An incremental
+{#- Incremental rollups re-aggregate every UTC day from this one on (a date literal). An incremental
     build of fct_heart_rates rewrites readings from the start of the sessions open at its cutoff, which
     lies var('late_reading_lookback_hours') before its newest reading, and sessions are looked for up to
     a day before that: so no reading older than lookback + 24 hours before the newest one the rollup
-    holds (its last_reading_at) changes. -#}
+    holds (its last_reading_at) changes. Found first (run_query) and written as a literal, so the fact
+    table's scan skips the row groups before it (DuckDB prunes on constants, not on subqueries). -#}
 {% macro rollup_window_start() %}
-(select cast(max(last_reading_at) - interval '{{ var("late_reading_lookback_hours") }} hours' - interval 1 day as date) from {{ this }})
+{%- if execute -%}
+{%- set day = run_query("select cast(cast(max(last_reading_at) - interval '" ~ var("late_reading_lookback_hours")
+                        ~ " hours' - interval 1 day as date) as varchar) from " ~ this).rows[0][0] -%}
+date '{{ day or "1970-01-01" }}'
+{%- else -%}
+date '1970-01-01'
+{%- endif -%}
 {% endmacro %}
