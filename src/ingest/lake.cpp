@@ -570,9 +570,10 @@ void scan_local_init(duckdb_init_info info) {
 // Read the scan's file `k` and start parsing it on `t`.
 Status scan_file(LakeScan& scan, size_t k, ScanThread& t) {
   const Todo& todo = scan.todo[scan.begin + k];
-  auto got = scan.store.get(todo.info.key);
-  if (!got.ok()) return got.error().with_context(fmt::format("reading {}", todo.url));
-  t.content = std::move(got).value();
+  // Into the thread's buffer of the previous file: no fresh memory to fault in per file.
+  if (auto st = scan.store.get_into(todo.info.key, t.content); !st.ok()) {
+    return st.error().with_context(fmt::format("reading {}", todo.url));
+  }
   LakeScan::File& f = scan.files[k];
   f.stats.bytes = todo.info.size;
   f.extracted_us = scan.clock.now_ms() * 1000;

@@ -169,6 +169,12 @@ Status FileStore::put_all(const std::vector<PutRequest>& objects) {
 }
 
 Result<std::string> FileStore::get(std::string_view key) {
+  std::string out;
+  HRFLOW_TRY(get_into(key, out));
+  return out;
+}
+
+Status FileStore::get_into(std::string_view key, std::string& out) {
   HRFLOW_TRY(validate_key(key));
   fs::path path = root_ / fs::path(std::string(key));
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -176,7 +182,7 @@ Result<std::string> FileStore::get(std::string_view key) {
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return errno_error("reading", path);
   if (S_ISDIR(st.st_mode)) return Error{ErrorKind::kNotFound, fmt::format("{} is a directory", path.string()), false};
-  std::string out(static_cast<size_t>(st.st_size), '\0');
+  out.resize(static_cast<size_t>(st.st_size));  // reuses out's memory; only growth is zero-filled
   size_t done = 0;
   while (done < out.size()) {
     ssize_t n = ::read(fd.get(), out.data() + done, out.size() - done);
@@ -186,7 +192,7 @@ Result<std::string> FileStore::get(std::string_view key) {
     done += static_cast<size_t>(n);
   }
   out.resize(done);
-  return out;
+  return {};
 }
 
 Result<std::vector<ObjectInfo>> FileStore::list(std::string_view prefix) {

@@ -22,6 +22,7 @@ class FileStore final : public ObjectStore {
   Status put(std::string_view key, std::string_view data) override;
   Status put_all(const std::vector<PutRequest>& objects) override;
   Result<std::string> get(std::string_view key) override;
+  Status get_into(std::string_view key, std::string& out) override;
   Result<std::vector<ObjectInfo>> list(std::string_view prefix) override;
   Status remove(std::string_view key) override;
   std::string url_of(std::string_view key) const override;

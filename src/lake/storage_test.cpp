@@ -88,6 +88,23 @@ TEST_P(ObjectStoreConformance, PutReplacesTheWholeObject) {
   EXPECT_EQ((*l)[0].size, 5u);
 }
 
+// A loader reads object after object into one buffer: each read holds exactly that object's bytes,
+// whether the buffer held a longer or a shorter one before, and a failed read says why.
+TEST_P(ObjectStoreConformance, GetIntoAReusedBufferHoldsExactlyTheObject) {
+  ASSERT_TRUE(store_->put("a/long.json", std::string(5000, 'x')).ok());
+  ASSERT_TRUE(store_->put("a/short.json", "{\"y\":2}\n").ok());
+  ASSERT_TRUE(store_->put("a/empty.json", "").ok());
+  std::string buf = "stale";
+  for (const char* key : {"a/long.json", "a/short.json", "a/empty.json", "a/long.json"}) {
+    ASSERT_TRUE(store_->get_into(key, buf).ok()) << key;
+    EXPECT_EQ(buf, *store_->get(key)) << key;
+  }
+  EXPECT_EQ(buf.size(), 5000u);
+  auto missing = store_->get_into("a/none.json", buf);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().kind, ErrorKind::kNotFound);
+}
+
 TEST_P(ObjectStoreConformance, GetOfAMissingKeyIsNotFound) {
   auto got = store_->get("no/such/key.json");
   ASSERT_FALSE(got.ok());
