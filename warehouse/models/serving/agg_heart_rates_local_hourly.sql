@@ -17,7 +17,12 @@
 {% endif %}
 
 with offsets as (
-    {{ utc_offsets(first_day, "(select max(event_date) from " ~ ref('fct_heart_rates') ~ ")") }}
+    {{ utc_offsets(first_day, "(select max(event_date) from " ~ ref('fct_heart_rates') ~ " where event_date >= " ~ first_day ~ ")") }}
+),
+
+-- User versions numbered: the aggregation below groups by this number rather than the text key.
+users as (
+    select row_number() over () as user_n, * from {{ ref('dim_users') }}
 ),
 
 readings as (
@@ -25,11 +30,13 @@ readings as (
         f.event_date,
         f.event_datetime,
         f.event_datetime + to_seconds(coalesce(lo.offset_s, 0)) as local_time,
-        f.user_key,
+        u.user_n,
+        -- a reading whose user version dim_users lacks still counts as its own user
+        case when u.user_n is null then f.user_key end as unknown_user_key,
         f.activity_key,
         f.heart_rate
     from {{ ref('fct_heart_rates') }} f
-    left join {{ ref('dim_users') }} u on u.user_key = f.user_key
+    left join users u on u.user_key = f.user_key
     left join offsets lo on lo.time_zone = u.time_zone and lo.utc_hour = date_trunc('hour', f.event_datetime)
     where f.event_date >= {{ first_day }}
 ),
@@ -45,7 +52,8 @@ per_user as (
         cast(local_time as date) as local_date,
         cast(hour(local_time) as tinyint) as local_hour,
         activity_key,
-        user_key,
+        user_n,
+        unknown_user_key,
         count(*) as readings,
         sum(heart_rate) as heart_rate_sum,
         sum(heart_rate * heart_rate) as heart_rate_squares,
@@ -73,6 +81,6 @@ select
     cast(sum(p.activity_slots) as integer) as activity_slots,
     max(p.last_reading_at) as last_reading_at
 from per_user p
-left join {{ ref('dim_users') }} u on u.user_key = p.user_key
+left join users u on u.user_n = p.user_n
 group by all
 order by p.event_date
