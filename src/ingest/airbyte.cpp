@@ -22,13 +22,15 @@ std::string format_timestamp_utc(int64_t unix_us) {
 
 UuidGenerator::UuidGenerator() {
   std::random_device rd;
-  std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd(), rd(), rd()};
-  rng_.seed(seq);
-}
-
-void UuidGenerator::next_bits(uint64_t& hi, uint64_t& lo) {
-  hi = (rng_() & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
-  lo = (rng_() & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // RFC 4122 variant
+  // splitmix64 spreads the device's entropy over the four words of state (never all zero).
+  uint64_t x = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  for (auto& w : s_) {
+    x += 0x9e3779b97f4a7c15ULL;
+    uint64_t z = x;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    w = (z ^ (z >> 31)) ^ (static_cast<uint64_t>(rd()) << 32);
+  }
 }
 
 void UuidGenerator::next(char* out) {

@@ -140,6 +140,8 @@ TEST(Airbyte, UuidsAreVersion4AndDistinct) {
     seen.insert(u);
   }
   EXPECT_EQ(seen.size(), 1000u);
+  UuidGenerator other;  // each generator is seeded apart: two loaders never share ids
+  EXPECT_EQ(seen.count(other.next()), 0u);
 }
 
 TEST(Airbyte, TimestampsAndJsonStrings) {

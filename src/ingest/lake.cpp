@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <cmath>
@@ -131,6 +132,19 @@ class FileLoader {
   void set_valid(int col) { duckdb_validity_set_row_valid(validity_[col], rows_); }
   void put_string(int col, std::string_view s) {
     duckdb_vector_assign_string_element_len(duckdb_data_chunk_get_vector(chunk_, col), rows_, s.data(), s.size());
+  }
+  // A string of static storage (as kCleanMeta), referenced rather than copied: it outlives any use
+  // DuckDB makes of the chunk.
+  void put_static_string(int col, std::string_view s) {
+    auto* out = static_cast<duckdb_string_t*>(duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk_, col))) + rows_;
+    *out = {};
+    out->value.pointer.length = static_cast<uint32_t>(s.size());
+    if (s.size() <= sizeof out->value.inlined.inlined) {
+      std::memcpy(out->value.inlined.inlined, s.data(), s.size());
+    } else {
+      std::memcpy(out->value.pointer.prefix, s.data(), sizeof out->value.pointer.prefix);
+      out->value.pointer.ptr = const_cast<char*>(s.data());
+    }
   }
 
   // "url:line" of the current line, built only when a message needs it (most lines need none).
@@ -351,7 +365,7 @@ class FileLoader {
       set_null(kRecordMeta);
     }
     if (changes_.empty() && errors_.empty()) {
-      put_string(kMeta, kCleanMeta);
+      put_static_string(kMeta, kCleanMeta);
     } else {
       std::string m = R"({"changes":[)" + changes_ + R"(],"errors":[)" + errors_ + "]";
       if (record) {
