@@ -20,18 +20,14 @@ std::string format_timestamp_utc(int64_t unix_us) {
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
 }
 
-UuidGenerator::UuidGenerator() {
+namespace {
+uint64_t random_seed() {
   std::random_device rd;
-  // splitmix64 spreads the device's entropy over the four words of state (never all zero).
-  uint64_t x = (static_cast<uint64_t>(rd()) << 32) ^ rd();
-  for (auto& w : s_) {
-    x += 0x9e3779b97f4a7c15ULL;
-    uint64_t z = x;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    w = (z ^ (z >> 31)) ^ (static_cast<uint64_t>(rd()) << 32);
-  }
+  return (static_cast<uint64_t>(rd()) << 32) ^ rd();
 }
+}  // namespace
+
+UuidGenerator::UuidGenerator() : rng_(random_seed()) {}
 
 void UuidGenerator::next(char* out) {
   static constexpr char kHex[] = "0123456789abcdef";

@@ -5,11 +5,11 @@
 #pragma once
 
 #include <cstdint>
-#include <random>
 #include <string>
 #include <string_view>
 
 #include "common/json_text.h"
+#include "oltp/random.h"
 
 namespace hrflow::ingest {
 
@@ -28,26 +28,14 @@ class UuidGenerator {
   std::string next();
   // The same UUID as two 64-bit halves (most significant first), for binary column writes.
   void next_bits(uint64_t& hi, uint64_t& lo) {
-    hi = (next64() & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
-    lo = (next64() & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // RFC 4122 variant
+    hi = (rng_.next() & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+    lo = (rng_.next() & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // RFC 4122 variant
   }
 
  private:
-  // xoshiro256** (Blackman and Vigna), seeded from std::random_device: ids need to be unique, not
-  // secret, and a bulk load draws two numbers per row, which std::mt19937_64 made a visible cost.
-  uint64_t next64() {
-    const uint64_t result = rotl(s_[1] * 5, 7) * 9;
-    const uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = rotl(s_[3], 45);
-    return result;
-  }
-  static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  uint64_t s_[4];
+  // xoshiro256**, seeded from std::random_device: ids need to be unique, not secret, and a bulk load
+  // draws two numbers per row, which std::mt19937_64 made a visible cost.
+  oltp::Rng rng_;
 };
 
 }  // namespace hrflow::ingest
