@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <ctime>
+#include <random>
 
 namespace hrflow::ingest {
 
