@@ -6,8 +6,8 @@
 -- var('late_reading_lookback_hours') before the newest reading in the table, are new. Only users with
 -- new readings are rebuilt, from the start of the session their first new reading joins (looked for
 -- up to a day before the cutoff), and their rows from there on replace the old ones (merge on the
--- reading key: rows it holds are updated in place, new ones appended; deleting and inserting them
--- instead made DuckDB rewrite whole row groups at each checkpoint). Readings arriving late within the lookback therefore land in the right session
+-- reading key: rows it holds are updated in place, new ones appended, which keeps DuckDB's checkpoint
+-- after the build smaller than deleting and inserting them). Readings arriving late within the lookback therefore land in the right session
 -- with the right statistics, and the result equals a full rebuild. The bounds are found first
 -- (run_query) and used as literals, so every scan skips the row groups before them. The incremental
 -- build's few rows are deduplicated and split into sessions with joins; a full build uses window
