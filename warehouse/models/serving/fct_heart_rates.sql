@@ -4,16 +4,16 @@
 --
 -- Incremental: readings the table lacks (or holds otherwise) from the cutoff on, the cutoff being
 -- var('late_reading_lookback_hours') before the newest reading in the table, are new. Only users with
--- new readings are rebuilt, from the start of the session their first new reading joins (looked for
--- up to a day before the cutoff), and their rows from there on replace the old ones (merge on the
--- reading key: rows it holds are updated in place, new ones appended, which keeps DuckDB's checkpoint
--- after the build smaller than deleting and inserting them). Readings arriving late within the lookback therefore land in the right session
--- with the right statistics, and the result equals a full rebuild. The bounds are found first
--- (run_query) and used as literals, so every scan skips the row groups before them. The incremental
--- build's few rows are deduplicated and split into sessions with joins; a full build uses window
--- partitions, which scale with the readings (tests check both give the same rows). A full build writes
--- the rows in event time order and each incremental build appends the last hours, so date-range
--- queries skip data (DuckDB zone maps).
+-- new readings are rebuilt, from the start of the session their first new reading joins (looked for up
+-- to a day before the cutoff), and their rows from there on replace the old ones (merge on the reading
+-- key: rows it holds are updated in place, new ones appended, which keeps DuckDB's checkpoint after
+-- the build smaller than deleting and inserting them). Readings arriving late within the lookback
+-- therefore land in the right session with the right statistics, and the result equals a full rebuild.
+-- The bounds are found first (run_query) and used as literals, so every scan skips the row groups
+-- before them. The incremental build's few rows are deduplicated and split into sessions with joins; a
+-- full build uses window partitions, which scale with the readings (tests check both give the same
+-- rows). A full build writes the rows in event time order and each incremental build appends the last
+-- hours, so date-range queries skip data (DuckDB zone maps).
 {{ config(
     materialized='incremental',
     incremental_strategy='merge',
