@@ -112,7 +112,6 @@ class FileLoader {
  private:
   // Pointers into the vectors of the chunk the next rows go to.
   void start_chunk(duckdb_data_chunk chunk) {
-    chunk_ = chunk;
     rows_ = 0;
     auto vec = [&](int c) { return duckdb_data_chunk_get_vector(chunk, c); };
     raw_id_ = static_cast<duckdb_hugeint*>(duckdb_vector_get_data(vec(kRawId)));
@@ -122,21 +121,23 @@ class FileLoader {
     heart_rate_ = static_cast<double*>(duckdb_vector_get_data(vec(kHeartRate)));
     timestamp_ = static_cast<int64_t*>(duckdb_vector_get_data(vec(kTimestamp)));
     duckdb_vector_reference_value(vec(kFileUrl), url_value_);
+    for (int c : {kMeta, kRecordMeta}) vectors_[c] = vec(c);
+    // Every row starts valid (whatever a reused chunk held), so a row only marks what it lacks.
     for (int c : {kUserId, kHeartRate, kTimestamp, kRecordMeta}) {
       duckdb_vector_ensure_validity_writable(vec(c));
       validity_[c] = duckdb_vector_get_validity(vec(c));
+      std::memset(validity_[c], 0xff, (duckdb_vector_size() + 63) / 64 * sizeof(uint64_t));
     }
   }
 
   void set_null(int col) { duckdb_validity_set_row_invalid(validity_[col], rows_); }
-  void set_valid(int col) { duckdb_validity_set_row_valid(validity_[col], rows_); }
   void put_string(int col, std::string_view s) {
-    duckdb_vector_assign_string_element_len(duckdb_data_chunk_get_vector(chunk_, col), rows_, s.data(), s.size());
+    duckdb_vector_assign_string_element_len(vectors_[col], rows_, s.data(), s.size());
   }
   // A string of static storage (as kCleanMeta), referenced rather than copied: it outlives any use
   // DuckDB makes of the chunk.
   void put_static_string(int col, std::string_view s) {
-    auto* out = static_cast<duckdb_string_t*>(duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk_, col))) + rows_;
+    auto* out = static_cast<duckdb_string_t*>(duckdb_vector_get_data(vectors_[col])) + rows_;
     *out = {};
     out->value.pointer.length = static_cast<uint32_t>(s.size());
     if (s.size() <= sizeof out->value.inlined.inlined) {
@@ -355,11 +356,10 @@ class FileLoader {
     raw_id_[rows_] = duckdb_hugeint{lo, static_cast<int64_t>(hi ^ 0x8000000000000000ULL)};
     extracted_[rows_] = extracted_us_;
     modified_[rows_] = modified_us_;
-    if (have_user) set_valid(kUserId), user_id_[rows_] = user; else set_null(kUserId);
-    if (have_hr) set_valid(kHeartRate), heart_rate_[rows_] = hr; else set_null(kHeartRate);
-    if (have_ts) set_valid(kTimestamp), timestamp_[rows_] = ts; else set_null(kTimestamp);
+    if (have_user) user_id_[rows_] = user; else set_null(kUserId);
+    if (have_hr) heart_rate_[rows_] = hr; else set_null(kHeartRate);
+    if (have_ts) timestamp_[rows_] = ts; else set_null(kTimestamp);
     if (meta) {
-      set_valid(kRecordMeta);
       put_string(kRecordMeta, *meta);
     } else {
       set_null(kRecordMeta);
@@ -390,7 +390,6 @@ class FileLoader {
   }
 
   db::ColumnTypes& types_;
-  duckdb_data_chunk chunk_ = nullptr;
   const char* buf_ = nullptr;
   size_t len_ = 0, pos_ = 0;
   std::string trailing_error_;
@@ -408,6 +407,7 @@ class FileLoader {
   int64_t *extracted_ = nullptr, *modified_ = nullptr, *user_id_ = nullptr, *timestamp_ = nullptr;
   double* heart_rate_ = nullptr;
   uint64_t* validity_[kNumCols] = {};
+  duckdb_vector vectors_[kNumCols] = {};
 };
 
 // One lake file parsed into data chunks on the parse thread, waiting to be appended.

@@ -262,6 +262,26 @@ TEST(LakeSource, BadInputIsLoadedWithItsErrorOrReportedNeverDropped) {
   EXPECT_EQ(wh.sync(*store).rows, 0u);
 }
 
+// Rows are written into DuckDB's chunks of 2,048 rows, which are reused: a field missing on one row
+// is NULL on that row only, in every chunk of a long file.
+TEST(LakeSource, AMissingFieldIsNullOnItsOwnRowOnlyAcrossChunks) {
+  TempDir dir;
+  auto store = file_store(dir);
+  std::string content;
+  for (int i = 0; i < 7000; ++i) {
+    std::string hr = i % 7 == 0 ? "" : fmt::format(R"("heart_rate":{},)", 60 + i % 50);
+    std::string meta = i % 11 == 0 ? "" : R"(,"meta":{"activity_id":20001})";
+    content += fmt::format(R"({{"user_id":{},{}"timestamp":{}{}}})", i, hr, kHour * 3600 + i, meta) + "\n";
+  }
+  ASSERT_TRUE(store->put(key(0, 0), content).ok());
+  Warehouse wh;
+  EXPECT_EQ(wh.sync(*store).rows, 7000u);
+  EXPECT_EQ(wh.q("SELECT count(*) FROM raw.heart_rate_stream WHERE (heart_rate IS NULL) <> (user_id % 7 = 0)"), "0");
+  EXPECT_EQ(wh.q("SELECT count(*) FROM raw.heart_rate_stream WHERE (meta IS NULL) <> (user_id % 11 = 0)"), "0");
+  EXPECT_EQ(wh.q("SELECT count(*) FROM raw.heart_rate_stream WHERE heart_rate <> 60 + user_id % 50"), "0");
+  EXPECT_EQ(wh.q("SELECT count(*) FROM raw.heart_rate_stream WHERE user_id IS NULL OR \"timestamp\" IS NULL"), "0");
+}
+
 TEST(LakeSource, AFullHistoryIsCompactedWithoutForgettingWhatWasLoaded) {
   TempDir dir;
   auto store = file_store(dir);
