@@ -245,11 +245,16 @@ std::string relation_sql_tmp(const std::string& schema, const std::string& name)
 }  // namespace
 
 Result<std::string> Runner::relation_kind(const std::string& schema, const std::string& name) {
+  // A table is found by a catalog lookup: a run asks twice per model, and a query on
+  // information_schema scans the whole catalog each time.
+  duckdb_table_description table = nullptr;
+  const bool is_table = duckdb_table_description_create(conn_.raw(), schema.c_str(), name.c_str(), &table) == DuckDBSuccess;
+  duckdb_table_description_destroy(&table);
+  if (is_table) return std::string("table");
   HRFLOW_ASSIGN_OR_RETURN(
-      auto v, conn_.scalar(fmt::format("select table_type from information_schema.tables where table_schema = {} and table_name = {}",
+      auto v, conn_.scalar(fmt::format("select 1 from duckdb_views() where schema_name = {} and view_name = {}",
                                        quote_literal(schema), quote_literal(name))));
-  if (!v) return std::string();
-  return *v == "VIEW" ? std::string("view") : std::string("table");
+  return v ? std::string("view") : std::string();
 }
 
 Result<bool> Runner::relation_exists(const std::string& schema, const std::string& name) {
