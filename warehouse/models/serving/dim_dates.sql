@@ -3,14 +3,16 @@
 -- refer to the same weekday 52 weeks (364 days) earlier, as dbt_date does. Built once.
 {{ config(materialized='incremental', unique_key='date_day') }}
 
+{%- set first_day = "date '1900-01-01'" %}
+{%- set end_day = "date '2100-01-01'" %}
 with days as (
     select cast(range as date) as date_day
-    from range(date '1900-01-01', date '2100-01-01', interval 1 day)
+    from range({{ first_day }}, {{ end_day }}, interval 1 day)
     {% if is_incremental() %}
     -- built once: later builds add only missing days, found before any column is computed, and
     -- none at all when the table already holds every day (counted first, from the table alone)
-    {%- set held = run_query("select count(*) from " ~ this).rows[0][0] if execute else 0 %}
-    where {{ "false" if held == 73049 else "cast(range as date) not in (select date_day from " ~ this ~ ")" }}
+    {%- set complete = run_query("select count(*) = " ~ end_day ~ " - " ~ first_day ~ " from " ~ this).rows[0][0] if execute else false %}
+    where {{ "false" if complete else "cast(range as date) not in (select date_day from " ~ this ~ ")" }}
     {% endif %}
 ),
 
