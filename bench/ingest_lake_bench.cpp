@@ -121,8 +121,8 @@ int main(int argc, char** argv) {
     fs::remove(dir / fmt::format("duckdb-{}.duckdb.wal", r));
   }
   double a = median(ours), b = median(duck), c = median(copy);
-  // Each repetition runs both loaders back to back: the median of those paired ratios is steadier on a
-  // shared machine than the ratio of the two medians, which pairs runs minutes apart.
+  // Each repetition runs both loaders back to back, under the same conditions of a shared machine: the
+  // headline is the median of those paired ratios; the ratio of the two medians is printed too.
   std::vector<double> paired;
   for (size_t r = 0; r < ours.size(); ++r) paired.push_back(ours[r] / duck[r]);
   std::printf("lake -> raw   hrflow sync lake: median %.0f rows/s   DuckDB read_json(columns=...): median %.0f rows/s   "

@@ -33,8 +33,8 @@ class UuidGenerator {
   }
 
  private:
-  // xoshiro256**, seeded from std::random_device: ids need to be unique, not secret, and a bulk load
-  // draws two numbers per row, which std::mt19937_64 made a visible cost.
+  // xoshiro256** (the project's generator), seeded from std::random_device: ids need to be unique,
+  // not secret, and a bulk load draws two numbers per row.
   oltp::Rng rng_;
 };
 

@@ -3,17 +3,17 @@
 -- var('session_gap_minutes'). previous_heart_rate is the session's previous reading (NULL first).
 --
 -- Incremental: readings the table lacks (or holds otherwise) from the cutoff on, the cutoff being
--- var('late_reading_lookback_hours') before the newest reading in the table, are new. Only users with
--- new readings are rebuilt, from the start of the session their first new reading joins (looked for up
--- to a day before the cutoff), and their rows from there on replace the old ones (merge on the reading
--- key: rows it holds are updated in place, new ones appended, which keeps DuckDB's checkpoint after
--- the build smaller than deleting and inserting them). Readings arriving late within the lookback
--- therefore land in the right session with the right statistics, and the result equals a full rebuild.
--- The bounds are found first (run_query) and used as literals, so every scan skips the row groups
--- before them. The incremental build's few rows are deduplicated and split into sessions with joins; a
--- full build uses window partitions, which scale with the readings (tests check both give the same
--- rows). A full build writes the rows in event time order and each incremental build appends the last
--- hours, so date-range queries skip data (DuckDB zone maps).
+-- var('late_reading_lookback_hours') before the newest reading in the table, are new. Only users
+-- with new readings are rebuilt, from the start of the session their first new reading joins
+-- (looked for up to a day before the cutoff), and their rows from there on replace the old ones
+-- (merge on the reading key: rows it holds are updated in place, new ones appended, instead of
+-- being deleted and inserted again). Readings arriving late within the lookback therefore land in
+-- the right session with the right statistics, and the result equals a full rebuild. The bounds are
+-- found first (run_query) and used as literals, so every scan skips the row groups before them. The
+-- incremental build's few rows are deduplicated and split into sessions with joins; a full build
+-- uses window partitions, which scale with the readings (tests check both give the same rows). A
+-- full build writes the rows in event time order and each incremental build appends the last hours,
+-- so date-range queries skip data (DuckDB zone maps).
 {{ config(
     materialized='incremental',
     incremental_strategy='merge',
@@ -137,7 +137,8 @@ readings as (
 
 -- One pass in reading order per user: whether a reading starts a session, and its predecessor's rate.
 -- An incremental build orders its few rows as one sequence, by user and time, and compares users
--- itself: on so few rows, DuckDB's window partitioned by user costs several times the sort alone.
+-- itself: a window partitioned by user has a fixed cost in DuckDB that dominates on so few rows
+-- (`hrflow --log-level trace run` on bench/warehouse.sh's warehouse shows each statement's time).
 -- A full build partitions, which scales with the readings.
 flagged as (
     select
