@@ -119,6 +119,9 @@ int main(int argc, char** argv) {
     }
     fs::remove(dir / fmt::format("duckdb-{}.duckdb", r));
     fs::remove(dir / fmt::format("duckdb-{}.duckdb.wal", r));
+    std::printf("  repetition %d: hrflow %.2f s, read_json %.2f s, ratio %.2fx\n", r + 1, total / ours.back(),
+                total / duck.back(), ours.back() / duck.back());
+    std::fflush(stdout);
   }
   double a = median(ours), b = median(duck), c = median(copy);
   // Each repetition runs both loaders back to back, under the same conditions of a shared machine: the

@@ -101,7 +101,8 @@ const std::vector<SettingSpec>& table() {
       {"sync.history_max_files", T::kInt, "10000", "Per-file load history kept before it is compacted.",
        {}, 100, 1e9},
       {"sync.batch_mb", T::kInt, "256",
-       "Lake files are loaded in transactions of about this many MiB (a crash reloads the batch in progress).",
+       "Lake files are loaded in transactions of about this many MiB (a crash reloads the batch in progress); "
+       "a rest under half of it joins the last batch.",
        {}, 1, 65536},
       {"sync.cdc.slot", T::kString, "airbyte_slot", "Logical replication slot of the CDC source."},
       {"sync.cdc.publication", T::kString, "airbyte_publication", "Publication of the CDC source."},

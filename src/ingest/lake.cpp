@@ -798,6 +798,25 @@ Status load_lake_content(db::Connection& conn, std::string& content, lake::Compr
   return append_parsed(conn, parsed, stats);
 }
 
+std::vector<size_t> plan_batches(const std::vector<uint64_t>& sizes, uint64_t batch_bytes, size_t max_files) {
+  std::vector<size_t> ends;
+  uint64_t rest = 0;
+  for (uint64_t s : sizes) rest += s;
+  for (size_t begin = 0; begin < sizes.size();) {
+    size_t end = begin;
+    uint64_t bytes = 0;
+    while (end < sizes.size() && end - begin < max_files && (end == begin || bytes < batch_bytes)) bytes += sizes[end++];
+    rest -= bytes;
+    if (rest < batch_bytes / 2 && sizes.size() - begin <= max_files) {
+      end = sizes.size();
+      rest = 0;
+    }
+    ends.push_back(end);
+    begin = end;
+  }
+  return ends;
+}
+
 Result<LakeStats> LakeSource::run(lake::ObjectStore& store, db::Database& database, const LakeOptions& o,
                                   const Clock& clock) {
   LakeStats stats;
@@ -872,12 +891,11 @@ Result<LakeStats> LakeSource::run(lake::ObjectStore& store, db::Database& databa
     // still scanned by one thread, so its rows stay together and in order. This connection's setting only.
     HRFLOW_TRY(conn.execute("SET SESSION preserve_insertion_order = false"));
     HRFLOW_ASSIGN_OR_RETURN(auto types, table_types(conn));
-    for (size_t begin = 0; begin < todo.size() && !stop_requested();) {
-      size_t end = begin;
-      uint64_t bytes = 0;
-      while (end < todo.size() && end - begin < kBatchFiles && (end == begin || bytes < o.batch_bytes)) {
-        bytes += todo[end++].info.size;
-      }
+    std::vector<uint64_t> sizes;
+    for (const Todo& t : todo) sizes.push_back(t.info.size);
+    size_t begin = 0;
+    for (size_t end : plan_batches(sizes, o.batch_bytes, kBatchFiles)) {
+      if (stop_requested()) break;
       HRFLOW_ASSIGN_OR_RETURN(bool whole, load_batch(conn, types, store, todo, begin, end, clock, progress, stats, history));
       if (!whole) break;
       begin = end;

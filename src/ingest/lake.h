@@ -43,7 +43,7 @@ namespace hrflow::ingest {
 struct LakeOptions {
   int64_t days_to_sync_if_history_full = 3;
   int64_t history_max_files = 10000;
-  // Files per transaction: up to this much stored data (or 1000 files). Large, because each commit
+  // Files per transaction: about this much stored data (or 1000 files; see plan_batches). Large, because each commit
   // leaves partly filled row groups that DuckDB's checkpoints rewrite.
   uint64_t batch_bytes = 256ull << 20;
   bool progress = true;
@@ -69,6 +69,12 @@ Status ensure_lake_tables(db::Connection& conn);
 Status load_lake_content(db::Connection& conn, std::string& content, lake::Compression compression,
                          const std::string& url, int64_t modified_us, int64_t extracted_us, LakeStats& stats,
                          bool error_file = false);
+
+// How files of these stored sizes (in cursor order) split into batches: the end index of each batch.
+// A batch takes files until it holds `batch_bytes` (at least one file, at most `max_files`); what
+// would be left after it joins it when that rest is under half a batch, so a load never ends with a
+// small transaction that costs a commit and partly filled row groups for little crash safety.
+std::vector<size_t> plan_batches(const std::vector<uint64_t>& sizes, uint64_t batch_bytes, size_t max_files);
 
 class LakeSource {
  public:

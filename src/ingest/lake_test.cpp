@@ -145,5 +145,22 @@ TEST(LakeLoad, SinkErrorFilesKeepEveryRejectedRecordWithItsReason) {
             "1");
 }
 
+// Batches hold about batch_bytes each and never leave a small last one behind.
+TEST(LakeBatches, SplitByBytesAndTheLastTakesASmallRest) {
+  using V = std::vector<size_t>;
+  // 40 files of 7 units, batches of 256: 37 files reach 256; the rest (21) is under half a batch.
+  EXPECT_EQ(plan_batches(std::vector<uint64_t>(40, 7), 256, 1000), V{40});
+  // A rest of half a batch or more is a batch of its own.
+  EXPECT_EQ(plan_batches(std::vector<uint64_t>(60, 7), 256, 1000), (V{37, 60}));
+  EXPECT_EQ(plan_batches(std::vector<uint64_t>(100, 7), 256, 1000), (V{37, 74, 100}));
+  // A file larger than a batch is a batch alone; the file count bounds a batch too, merged rest included.
+  EXPECT_EQ(plan_batches({500, 60, 60}, 100, 1000), (V{1, 3}));
+  EXPECT_EQ(plan_batches({10, 500, 10, 10, 10}, 100, 1000), V{5});
+  EXPECT_EQ(plan_batches(std::vector<uint64_t>(7, 1), 256, 3), (V{3, 6, 7}));
+  EXPECT_EQ(plan_batches(std::vector<uint64_t>(5, 1), 256, 3), (V{3, 5}));
+  EXPECT_EQ(plan_batches({}, 256, 1000), V{});
+  EXPECT_EQ(plan_batches({0, 0, 0}, 256, 1000), V{3});
+}
+
 }  // namespace
 }  // namespace hrflow::ingest
