@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <ctime>
 #include <random>
 
@@ -28,7 +29,18 @@ uint64_t random_seed() {
 }
 }  // namespace
 
-UuidGenerator::UuidGenerator() : rng_(random_seed()) {}
+UuidGenerator::UuidGenerator() : rng_(random_seed()) {
+  start(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+}
+
+void UuidGenerator::start(int64_t unix_ms) {
+  unix_ms_ = unix_ms;
+  uint64_t r = rng_.next();
+  // time (48) | version 7 (4) | random (12)  ;  variant 10 (2) | random (30) | counter (32)
+  hi_ = ((static_cast<uint64_t>(unix_ms) & 0xffffffffffffULL) << 16) | 0x7000ULL | (r & 0xfffULL);
+  lo_ = 0x8000000000000000ULL | ((r >> 12) & 0x3fffffffULL) << 32;
+  counter_ = 0;
+}
 
 void UuidGenerator::next(char* out) {
   static constexpr char kHex[] = "0123456789abcdef";

@@ -178,7 +178,9 @@ class Warehouse {
  private:
   Status append(const std::vector<PendingRow>& rows) {
     if (rows.empty()) return {};
-    std::string extracted = format_timestamp_utc(SystemClock::instance().now_ms() * 1000);
+    int64_t now_ms = SystemClock::instance().now_ms();
+    std::string extracted = format_timestamp_utc(now_ms * 1000);
+    uuids_.start(now_ms);
     char uuid[36];
     for (size_t t = 0; t < tables_.size(); ++t) {
       bool any = std::any_of(rows.begin(), rows.end(), [t](const PendingRow& r) { return r.table == t; });

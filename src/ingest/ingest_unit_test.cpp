@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <string>
+#include <vector>
 
 #include "ingest/airbyte.h"
 #include "ingest/pg.h"
@@ -129,19 +131,30 @@ TEST(Lsn, RoundTrips) {
   EXPECT_FALSE(parse_lsn("nope").ok());
 }
 
-TEST(Airbyte, UuidsAreVersion4AndDistinct) {
+TEST(Airbyte, UuidsAreVersion7InOrderAndDistinct) {
   UuidGenerator g;
-  std::set<std::string> seen;
+  g.start(1711950000123);  // 0x18e982beffb
+  std::vector<std::string> ids;
   for (int i = 0; i < 1000; ++i) {
     std::string u = g.next();
     ASSERT_EQ(u.size(), 36u);
-    EXPECT_EQ(u[14], '4');
+    EXPECT_EQ(u.substr(0, 13), "018e982b-effb") << u;  // the milliseconds
+    EXPECT_EQ(u[14], '7');
     EXPECT_TRUE(u[19] == '8' || u[19] == '9' || u[19] == 'a' || u[19] == 'b');
-    seen.insert(u);
+    if (!ids.empty()) {
+      EXPECT_LT(ids.back(), u);  // in the order they were drawn
+    }
+    ids.push_back(u);
   }
-  EXPECT_EQ(seen.size(), 1000u);
-  UuidGenerator other;  // each generator is seeded apart: two loaders never share ids
-  EXPECT_EQ(seen.count(other.next()), 0u);
+  std::set<std::string> seen(ids.begin(), ids.end());
+  // A new sequence in the same millisecond, and another generator's, share no id with this one.
+  g.start(1711950000123);
+  UuidGenerator other;
+  other.start(1711950000123);
+  for (int i = 0; i < 1000; ++i) {
+    EXPECT_EQ(seen.count(g.next()), 0u);
+    EXPECT_EQ(seen.count(other.next()), 0u);
+  }
 }
 
 TEST(Airbyte, TimestampsAndJsonStrings) {

@@ -64,6 +64,7 @@ class FileLoader {
     url_value_ = duckdb_create_varchar_length(url_.data(), url_.size());
     modified_us_ = modified_us;
     extracted_us_ = extracted_us;
+    uuids_.start(extracted_us / 1000);  // the file's ids: one sequence, in line order
     buf_ = buf;
     len_ = len;
     pos_ = 0;

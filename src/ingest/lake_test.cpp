@@ -50,6 +50,15 @@ TEST(LakeLoad, LoadsRecordsWithAirbyteColumns) {
   EXPECT_EQ(db.q("SELECT count(*) FROM raw.heart_rate_stream WHERE json_array_length(_airbyte_meta->'$.errors') = 0 "
                  "AND json_array_length(_airbyte_meta->'$.changes') = 0"),
             "2");
+  // Ids are version 7 UUIDs of the extraction time that sort in line order.
+  EXPECT_EQ(db.q("SELECT count(*) FROM raw.heart_rate_stream WHERE uuid_extract_version(_airbyte_raw_id) = 7 AND "
+                 "epoch_ms(uuid_extract_timestamp(_airbyte_raw_id)) = 1711950000000"),
+            "2");
+  db.load(R"({"user_id":1,"heart_rate":90,"timestamp":1})" "\n" R"({"user_id":1,"heart_rate":60,"timestamp":2})" "\n"
+          R"({"user_id":1,"heart_rate":75,"timestamp":3})", lake::Compression::kNone, "file:///l/b.json");
+  EXPECT_EQ(db.q("SELECT string_agg(heart_rate::INT, ',' ORDER BY _airbyte_raw_id) FROM raw.heart_rate_stream "
+                 "WHERE _ab_source_file_url = 'file:///l/b.json'"),
+            "90,60,75");
 }
 
 TEST(LakeLoad, CoercesStringsAndKeepsUnreadableLinesWithTheirError) {
