@@ -1,9 +1,9 @@
 // Lake -> raw rows/s: hrflow's lake source (LakeSource::run) against DuckDB's own
 // read_json(..., columns=...) into a table, over the same lake files, in the same run.
 // Usage: ingest_lake_bench <files> <rows per file> <repetitions>
-// Each repetition loads into a fresh on-disk DuckDB database for both tools. Prints medians, the ratio
-// (the median of each repetition's ratio) and the storage floor: DuckDB copying the loaded rows into
-// another table, which no loader can beat.
+// Each repetition loads into a fresh on-disk DuckDB database for both tools and prints both times.
+// Then: medians, the ratio (the median of each repetition's ratio), the storage floor (DuckDB copying
+// the loaded rows into another table, which no loader can beat) and both databases' sizes.
 #include <fmt/format.h>
 
 #include <algorithm>

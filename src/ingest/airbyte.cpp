@@ -1,8 +1,9 @@
 #include "ingest/airbyte.h"
 
+#include "common/clock.h"
+
 #include <fmt/format.h>
 
-#include <chrono>
 #include <ctime>
 #include <random>
 
@@ -29,9 +30,7 @@ uint64_t random_seed() {
 }
 }  // namespace
 
-UuidGenerator::UuidGenerator() : rng_(random_seed()) {
-  start(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
-}
+UuidGenerator::UuidGenerator() : rng_(random_seed()) { start(SystemClock::instance().now_ms()); }
 
 void UuidGenerator::start(int64_t unix_ms) {
   unix_ms_ = unix_ms;

@@ -22,9 +22,9 @@ std::string format_timestamp_utc(int64_t unix_us);
 // Version 7 UUIDs (RFC 9562) for `_airbyte_raw_id`: 48 bits of Unix milliseconds, then 42 bits drawn
 // at random for each sequence and a 32-bit counter (RFC 9562 section 6.2, method 1). A sequence is what
 // a loader extracts at once (a lake file, a CDC batch): its ids sort by extraction time and then in
-// the order the rows were read, and differ only in the counter, which DuckDB stores in a few bits per
-// row rather than 16 random bytes. Two sequences share ids only if they start in the same millisecond
-// with the same 42 random bits.
+// the order the rows were read, and differ only in the counter, which DuckDB can bit-pack where random
+// ids take 16 bytes each (bench/ingest_lake_bench prints the database sizes). Two sequences share ids
+// only if they start in the same millisecond with the same 42 random bits.
 class UuidGenerator {
  public:
   UuidGenerator();  // a sequence at the current time

@@ -43,8 +43,8 @@ namespace hrflow::ingest {
 struct LakeOptions {
   int64_t days_to_sync_if_history_full = 3;
   int64_t history_max_files = 10000;
-  // Files per transaction: about this much stored data (or 1000 files; see plan_batches). Large, because each commit
-  // leaves partly filled row groups that DuckDB's checkpoints rewrite.
+  // Files per transaction: about this much stored data (or 1000 files; see plan_batches). Large,
+  // because each commit leaves partly filled row groups that DuckDB's checkpoints rewrite.
   uint64_t batch_bytes = 256ull << 20;
   bool progress = true;
 };
