@@ -10,7 +10,7 @@
 
 #include "common/civil_time.h"
 #include "common/duckdb.h"
-#include "oltp/pg.h"
+#include "common/pg.h"
 #include "support/fixtures.h"
 
 namespace hrflow::testing {
@@ -107,7 +107,7 @@ int WarehouseTest::port_ = 0;
 
 TEST_F(WarehouseTest, TypeTwoVersionsStartAndEndAtTheCommitTimesOfTheOperationalChanges) {
   // The operational history (every change `hrflow oltp mutate` applied, with its commit time).
-  auto pg = oltp::PgConnection::connect(fmt::format("postgresql://postgres@127.0.0.1:{}/hrflow", port_));
+  auto pg = PgConnection::connect(fmt::format("postgresql://postgres@127.0.0.1:{}/hrflow", port_));
   ASSERT_TRUE(pg.ok()) << pg.error().message;
   auto history = pg->exec(
       "SELECT kind, user_id, activity_id, (extract(epoch FROM effective_at) * 1000000)::bigint, "

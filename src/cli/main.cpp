@@ -6,14 +6,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
-#include "common/cli.h"
 #include "common/duckdb.h"
-#include "ingest/cli.h"
-#include "oltp/cli.h"
-#include "query/cli.h"
-#include "serve/cli.h"
-#include "simulator/cli.h"
-#include "transform/cli.h"
 
 namespace {
 

@@ -258,22 +258,6 @@ uint64_t Appender::column_count() { return duckdb_appender_column_count(a_); }
 Status Appender::flush() { return check(duckdb_appender_flush(a_), "flush"); }
 Status Appender::close() { return check(duckdb_appender_close(a_), "close"); }
 
-std::string quote_identifier(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-std::string quote_literal(std::string_view value) {
-  std::string out = "'";
-  for (char c : value) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
-}
 std::string duckdb_version() { return duckdb_library_version(); }
 
 }  // namespace hrflow::db

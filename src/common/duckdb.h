@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/sql_text.h"
 #include "common/status.h"
 
 namespace hrflow::db {
@@ -197,10 +198,9 @@ class DataChunk {
   duckdb_data_chunk c_ = nullptr;
 };
 
-// Quote an identifier for SQL ("my ""table""").
-std::string quote_identifier(std::string_view name);
-// Quote a string literal for SQL ('it''s').
-std::string quote_literal(std::string_view value);
+// SQL quoting (common/sql_text.h), also reachable as db::quote_identifier / db::quote_literal.
+using hrflow::quote_identifier;
+using hrflow::quote_literal;
 std::string duckdb_version();
 
 }  // namespace hrflow::db

@@ -1,5 +1,7 @@
 #include "common/state.h"
 
+#include <map>
+
 namespace hrflow {
 
 StateLayout StateLayout::from(const Config& config) {
@@ -42,6 +44,23 @@ Result<db::Database> open_warehouse(const Config& config) {
   HRFLOW_TRY(conn.execute("SET GLOBAL TimeZone = 'UTC'"));
   HRFLOW_TRY(ensure_warehouse_schemas(conn));
   return database;
+}
+
+Result<db::Database> open_warehouse_read_only(const Config& config) {
+  const auto layout = StateLayout::from(config);
+  if (!std::filesystem::exists(layout.warehouse_path)) {
+    return make_error(ErrorKind::kNotFound, "no warehouse at '{}': run the pipeline first (`hrflow demo`, or `hrflow sync` then `hrflow build`)",
+                      layout.warehouse_path.string());
+  }
+  std::map<std::string, std::string> options{{"access_mode", "READ_ONLY"}, {"enable_external_access", "false"}};
+  if (config.get_int("warehouse.threads") > 0) options["threads"] = std::to_string(config.get_int("warehouse.threads"));
+  if (!config.get_string("warehouse.memory_limit").empty()) options["memory_limit"] = config.get_string("warehouse.memory_limit");
+  auto db = db::Database::open(layout.warehouse_path.string(), options);
+  if (!db.ok()) {
+    return db.error().with_context(
+        "opening the warehouse read-only (if `hrflow serve` owns it, use the dashboard or stop it first)");
+  }
+  return db;
 }
 
 }  // namespace hrflow

@@ -36,6 +36,9 @@ inline constexpr const char* kWarehouseSchemas[] = {"raw", "staging", "serving"}
 // Open (creating if needed) the warehouse with the configured threads/memory and make sure the
 // schemas exist. Fails with a clear message when another process holds the file.
 Result<db::Database> open_warehouse(const Config& config);
+// Open the configured warehouse read-only, for queries; the error says what to do when the file is
+// missing or another process holds it.
+Result<db::Database> open_warehouse_read_only(const Config& config);
 Status ensure_warehouse_schemas(db::Connection& conn);
 
 }  // namespace hrflow

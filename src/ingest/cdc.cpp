@@ -12,11 +12,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include "common/cli.h"
+#include "common/backoff.h"
 #include "common/clock.h"
 #include "common/progress.h"
 #include "ingest/airbyte.h"
-#include "ingest/pg.h"
+#include "common/pg.h"
 #include "ingest/pgoutput.h"
 
 namespace hrflow::ingest {
@@ -261,14 +261,14 @@ Result<SlotInfo> slot_info(PgConnection& pg, const std::string& slot) {
   SlotInfo s;
   if (r.rows() == 0) return s;
   s.exists = true;
-  s.plugin = r.get(0, 0);
-  s.database = r.get(0, 1);
-  if (auto v = r.get_opt(0, 2)) {
+  s.plugin = r.text(0, 0);
+  s.database = r.text(0, 1);
+  if (auto v = r.text_or_null(0, 2)) {
     HRFLOW_ASSIGN_OR_RETURN(uint64_t lsn, parse_lsn(*v));
     s.confirmed_flush = lsn;
   }
-  s.wal_status = r.get_opt(0, 3).value_or("");
-  s.active_pid = r.get_opt(0, 4);
+  s.wal_status = r.text_or_null(0, 3).value_or("");
+  s.active_pid = r.text_or_null(0, 4);
   return s;
 }
 
@@ -296,7 +296,7 @@ Result<Publication> ensure_publication(PgConnection& pg, const CdcOptions& o) {
   if (found.rows() == 0) {
     for (const char* t : {"users", "activities"}) {
       HRFLOW_ASSIGN_OR_RETURN(auto exists, pg.exec("SELECT to_regclass($1) IS NOT NULL", {std::string(t)}));
-      if (exists.get(0, 0) != "t") {
+      if (exists.text(0, 0) != "t") {
         return Error{ErrorKind::kNotFound,
                      fmt::format("PostgreSQL {} has no table '{}' to publish; create the operational tables first "
                                  "(`hrflow oltp up` creates and fills them)",
@@ -305,7 +305,7 @@ Result<Publication> ensure_publication(PgConnection& pg, const CdcOptions& o) {
       }
     }
     auto created = pg.exec(fmt::format("CREATE PUBLICATION {} FOR TABLE users, activities",
-                                       pg_quote_identifier(o.publication)));
+                                       quote_identifier(o.publication)));
     // Another sync may have created it a moment ago: that is fine.
     if (!created.ok() && created.error().message.find("already exists") == std::string::npos) return created.error();
     if (created.ok()) spdlog::info("sync oltp: created publication '{}' for users, activities", o.publication);
@@ -315,7 +315,7 @@ Result<Publication> ensure_publication(PgConnection& pg, const CdcOptions& o) {
                                                {o.publication}));
   Publication pub;
   for (int i = 0; i < tables.rows(); ++i) {
-    Publication::Table t{tables.get(i, 0), tables.get(i, 1), {}};
+    Publication::Table t{tables.text(i, 0), tables.text(i, 1), {}};
     HRFLOW_ASSIGN_OR_RETURN(
         auto cols, pg.exec("SELECT a.attname, a.atttypid::int, coalesce((SELECT true FROM pg_index i WHERE "
                            "i.indrelid = a.attrelid AND i.indisprimary AND a.attnum = ANY(i.indkey)), false) "
@@ -323,7 +323,7 @@ Result<Publication> ensure_publication(PgConnection& pg, const CdcOptions& o) {
                            "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
                            {t.schema, t.name}));
     for (int c = 0; c < cols.rows(); ++c) {
-      t.columns.push_back({cols.get(c, 0), static_cast<uint32_t>(std::stoul(cols.get(c, 1))), cols.get(c, 2) == "t"});
+      t.columns.push_back({cols.text(c, 0), static_cast<uint32_t>(std::stoul(cols.text(c, 1))), cols.text(c, 2) == "t"});
     }
     pub.tables.push_back(std::move(t));
   }
@@ -331,7 +331,7 @@ Result<Publication> ensure_publication(PgConnection& pg, const CdcOptions& o) {
     return Error{ErrorKind::kInvalidArgument,
                  fmt::format("publication '{}' on PostgreSQL {} publishes no tables; drop it (DROP PUBLICATION {}) "
                              "and sync again to have it recreated for users, activities",
-                             o.publication, pg.where(), pg_quote_identifier(o.publication)),
+                             o.publication, pg.where(), quote_identifier(o.publication)),
                  false};
   }
   return pub;
@@ -347,14 +347,14 @@ class Stream {
   // is requested; connection failures come back as retriable errors.
   Status run(PgConnection& repl, std::optional<uint64_t> target) {
     HRFLOW_TRY(repl.start_copy_both(fmt::format(
-        "START_REPLICATION SLOT {} LOGICAL {} (proto_version '1', publication_names {})", pg_quote_identifier(o_.slot),
-        format_lsn(stored_), pg_quote_literal(pg_quote_identifier(o_.publication)))));
+        "START_REPLICATION SLOT {} LOGICAL {} (proto_version '1', publication_names {})", quote_identifier(o_.slot),
+        format_lsn(stored_), quote_literal(quote_identifier(o_.publication)))));
     auto last_status = Clock::now();
     auto last_reply_request = Clock::now() - std::chrono::seconds(1);
     uint64_t server_end = 0;
     std::string msg;
     for (;;) {
-      if (stop_requested()) break;
+      if (o_.stop.stop_requested()) break;
       HRFLOW_ASSIGN_OR_RETURN(CopyRead got, repl.read_copy(msg, std::chrono::milliseconds(100)));
       if (got == CopyRead::kEnd) {
         return Error{ErrorKind::kUnavailable, fmt::format("PostgreSQL {} ended the replication stream", repl.where()),
@@ -544,18 +544,18 @@ Result<int64_t> parse_pg_timestamp(const std::string& ts) {
 // Create the slot with an exported snapshot and copy the published tables inside it.
 Result<uint64_t> take_snapshot(const CdcOptions& o, PgConnection& pg, Warehouse& wh, const Publication& pub,
                                CdcStats& stats) {
-  HRFLOW_ASSIGN_OR_RETURN(auto repl, PgConnection::connect(o.url, true));
+  HRFLOW_ASSIGN_OR_RETURN(auto repl, PgConnection::connect(o.url, {.replication = true}));
   HRFLOW_ASSIGN_OR_RETURN(auto created, repl.exec(fmt::format("CREATE_REPLICATION_SLOT {} LOGICAL pgoutput EXPORT_SNAPSHOT",
-                                                              pg_quote_identifier(o.slot))));
-  HRFLOW_ASSIGN_OR_RETURN(uint64_t consistent, parse_lsn(created.get(0, 1)));
-  std::string snapshot = created.get(0, 2);
+                                                              quote_identifier(o.slot))));
+  HRFLOW_ASSIGN_OR_RETURN(uint64_t consistent, parse_lsn(created.text(0, 1)));
+  std::string snapshot = created.text(0, 2);
   spdlog::info("sync oltp: created replication slot '{}' at {}; copying the tables in its snapshot", o.slot,
                format_lsn(consistent));
 
   HRFLOW_TRY(pg.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
-  HRFLOW_TRY(pg.exec(fmt::format("SET TRANSACTION SNAPSHOT {}", pg_quote_literal(snapshot))));
+  HRFLOW_TRY(pg.exec(fmt::format("SET TRANSACTION SNAPSHOT {}", quote_literal(snapshot))));
   HRFLOW_ASSIGN_OR_RETURN(auto tcs, pg.exec("SELECT current_setting('track_commit_timestamp') = 'on', now()::text"));
-  bool commit_ts = tcs.get(0, 0) == "t";
+  bool commit_ts = tcs.text(0, 0) == "t";
   // When track_commit_timestamp is on, a row's version time is its inserting transaction's commit
   // time (rows older than the setting have none); otherwise the snapshot's time.
   std::string version_time =
@@ -571,13 +571,14 @@ Result<uint64_t> take_snapshot(const CdcOptions& o, PgConnection& pg, Warehouse&
     std::string select;
     for (const auto& c : t.columns) {
       positions.push_back(static_cast<size_t>(std::find(raw_cols.begin(), raw_cols.end(), c.name) - raw_cols.begin()));
-      select += "t." + pg_quote_identifier(c.name) + ", ";
+      select += "t." + quote_identifier(c.name) + ", ";
     }
     std::string sql = fmt::format("COPY (SELECT {}{} FROM {}.{} t) TO STDOUT", select, version_time,
-                                  pg_quote_identifier(t.schema), pg_quote_identifier(t.name));
+                                  quote_identifier(t.schema), quote_identifier(t.name));
     uint64_t line_no = 0;
     HRFLOW_TRY(pg.copy_out(sql, [&](std::string_view line) -> Status {
       ++line_no;
+      if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
       if (!parse_copy_text_line(line, fields) || fields.size() != t.columns.size() + 1 || !fields.back()) {
         return corrupt("snapshot of {}.{}: row {} is not in COPY text format", t.schema, t.name, line_no);
       }
@@ -653,16 +654,17 @@ Result<CdcStats> CdcSource::run(const CdcOptions& o, db::Database& database) {
   Warehouse wh(std::move(conn));
   HRFLOW_TRY(wh.init());
 
-  auto backoff = std::chrono::milliseconds(500);
+  Backoff backoff({500, o.max_backoff.count()});
+  const StopToken& stop = o.stop;
   Progress progress("sync oltp", "changes", 0, o.progress);
   for (;;) {
     Status session = [&]() -> Status {
-      HRFLOW_ASSIGN_OR_RETURN(auto pg, PgConnection::connect(o.url, false));
+      HRFLOW_ASSIGN_OR_RETURN(auto pg, PgConnection::connect(o.url));
       HRFLOW_ASSIGN_OR_RETURN(auto wal, pg.exec("SELECT current_setting('wal_level')"));
-      if (wal.get(0, 0) != "logical") {
+      if (wal.text(0, 0) != "logical") {
         return invalid_argument("PostgreSQL {} has wal_level = {}; CDC needs wal_level = logical (set it in "
                                 "postgresql.conf and restart PostgreSQL)",
-                                pg.where(), wal.get(0, 0));
+                                pg.where(), wal.text(0, 0));
       }
       HRFLOW_ASSIGN_OR_RETURN(auto pub, ensure_publication(pg, o));
       HRFLOW_ASSIGN_OR_RETURN(auto stored, wh.stored_lsn(o.slot));
@@ -705,11 +707,11 @@ Result<CdcStats> CdcSource::run(const CdcOptions& o, db::Database& database) {
       std::optional<uint64_t> target;
       if (!o.follow) {
         HRFLOW_ASSIGN_OR_RETURN(auto cur, pg.exec("SELECT pg_current_wal_insert_lsn()::text"));
-        HRFLOW_ASSIGN_OR_RETURN(uint64_t t, parse_lsn(cur.get(0, 0)));
+        HRFLOW_ASSIGN_OR_RETURN(uint64_t t, parse_lsn(cur.text(0, 0)));
         target = t;
       }
-      HRFLOW_ASSIGN_OR_RETURN(auto repl, PgConnection::connect(o.url, true));
-      backoff = std::chrono::milliseconds(500);
+      HRFLOW_ASSIGN_OR_RETURN(auto repl, PgConnection::connect(o.url, {.replication = true}));
+      backoff.reset();
       Stream stream(o, wh, stats, progress, *stored);
       Status st = stream.run(repl, target);
       stats.lsn = stream.stored();
@@ -717,13 +719,10 @@ Result<CdcStats> CdcSource::run(const CdcOptions& o, db::Database& database) {
     }();
     if (session.ok()) break;
     const Error& e = session.error();
-    if (!o.follow || !e.retriable || stop_requested()) return e;
+    if (!o.follow || !e.retriable || stop.stop_requested()) return e;
     ++stats.reconnects;
-    spdlog::warn("sync oltp: {}; reconnecting in {} ms", e.message, backoff.count());
-    auto until = Clock::now() + backoff;
-    while (Clock::now() < until && !stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (stop_requested()) break;
-    backoff = std::min(backoff * 2, o.max_backoff);
+    spdlog::warn("sync oltp: {}; reconnecting (attempt {})", e.message, backoff.failures() + 1);
+    if (!backoff.wait(stop)) break;
   }
   progress.finish();
   return stats;

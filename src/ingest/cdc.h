@@ -12,7 +12,7 @@
 // stored position are skipped, so nothing is lost or loaded twice. A slot that was dropped or lost is
 // detected and reported with the command that re-snapshots.
 //
-// Lifecycle: CdcSource::run() once per command; with `follow` it streams until stop_requested() and
+// Lifecycle: CdcSource::run() once per command; with `follow` it streams until options.stop asks and
 // reconnects with backoff when PostgreSQL goes away. Not thread-safe; one owner of the warehouse.
 #pragma once
 
@@ -23,6 +23,7 @@
 #include "common/config.h"
 #include "common/duckdb.h"
 #include "common/status.h"
+#include "common/stop.h"
 
 namespace hrflow::ingest {
 
@@ -37,6 +38,7 @@ struct CdcOptions {
   std::chrono::milliseconds batch_age{250};               // commit a batch at most this late
   std::chrono::milliseconds status_interval{10000};       // send standby status this often when idle
   std::chrono::milliseconds max_backoff{30000};           // --follow: reconnect backoff ceiling
+  StopToken stop;  // ends streaming (and --follow) after committing what was read
 };
 
 struct CdcStats {

@@ -10,7 +10,7 @@
 
 #include "common/duckdb.h"
 #include "common/subprocess.h"
-#include "ingest/pg.h"
+#include "common/pg.h"
 #include "oltp/postgres_server.h"
 #include "support/fixtures.h"
 
@@ -65,7 +65,7 @@ struct Workspace {
 };
 
 PgConnection connect(const std::string& url) {
-  auto c = PgConnection::connect(url, false);
+  auto c = PgConnection::connect(url);
   EXPECT_TRUE(c.ok()) << c.error().message;
   return std::move(c).value();
 }
@@ -78,7 +78,7 @@ void exec(PgConnection& pg, const std::string& sql) {
 std::string pg_scalar(PgConnection& pg, const std::string& sql) {
   auto r = pg.exec(sql);
   EXPECT_TRUE(r.ok()) << r.error().message;
-  return r.ok() && r->rows() > 0 ? r->get_opt(0, 0).value_or("NULL") : "";
+  return r.ok() && r->rows() > 0 ? r->text_or_null(0, 0).value_or("NULL") : "";
 }
 
 TEST(CdcSync, SnapshotThenInsertsUpdatesDeletesInOneTransaction) {
@@ -168,12 +168,12 @@ struct RestartablePostgres {
 
 // The slot's confirmed position passed `lsn`: hrflow committed and acknowledged everything before it.
 bool acknowledged(const std::string& url, const std::string& lsn) {
-  auto c = PgConnection::connect(url, false);
+  auto c = PgConnection::connect(url);
   if (!c.ok()) return false;
   auto r = c->exec(fmt::format("SELECT confirmed_flush_lsn > '{}'::pg_lsn FROM pg_replication_slots WHERE "
                                "slot_name = 'airbyte_slot'",
                                lsn));
-  return r.ok() && r->rows() == 1 && r->get(0, 0) == "t";
+  return r.ok() && r->rows() == 1 && r->text(0, 0) == "t";
 }
 
 // Run a transaction that ends with `sql` and return an LSN inside it (before its commit record).

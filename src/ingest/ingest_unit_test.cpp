@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "ingest/airbyte.h"
-#include "ingest/pg.h"
+#include "common/pg.h"
 #include "ingest/pgoutput.h"
 
 namespace hrflow::ingest {

@@ -2,8 +2,6 @@
 
 #include <spdlog/spdlog.h>
 #include <simdjson.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -17,8 +15,9 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "common/cli.h"
+#include "common/duckdb_table_function.h"
 #include "common/progress.h"
+#include "common/stop.h"
 #include "ingest/airbyte.h"
 
 namespace hrflow::ingest {
@@ -47,9 +46,6 @@ constexpr const char* kStreamDdl =
 class FileLoader {
  public:
   FileLoader(db::ColumnTypes& types, UuidGenerator& uuids, bool error_file) : types_(types), uuids_(uuids), error_file_(error_file) {}
-  ~FileLoader() {
-    if (url_value_) duckdb_destroy_value(&url_value_);
-  }
   FileLoader(const FileLoader&) = delete;
   FileLoader& operator=(const FileLoader&) = delete;
 
@@ -60,8 +56,7 @@ class FileLoader {
              std::string trailing_error) {
     url_ = url;
     // Every row of a chunk comes from this one file: the URL column is a constant vector, not a copy per row.
-    if (url_value_) duckdb_destroy_value(&url_value_);
-    url_value_ = duckdb_create_varchar_length(url_.data(), url_.size());
+    url_value_ = db::OwnedValue(duckdb_create_varchar_length(url_.data(), url_.size()));
     modified_us_ = modified_us;
     extracted_us_ = extracted_us;
     uuids_.start(extracted_us / 1000);  // the file's ids: one sequence, in line order
@@ -121,7 +116,7 @@ class FileLoader {
     user_id_ = static_cast<int64_t*>(duckdb_vector_get_data(vec(kUserId)));
     heart_rate_ = static_cast<double*>(duckdb_vector_get_data(vec(kHeartRate)));
     timestamp_ = static_cast<int64_t*>(duckdb_vector_get_data(vec(kTimestamp)));
-    duckdb_vector_reference_value(vec(kFileUrl), url_value_);
+    duckdb_vector_reference_value(vec(kFileUrl), url_value_.get());
     for (int c : {kMeta, kRecordMeta}) vectors_[c] = vec(c);
     // Every row starts valid (whatever a reused chunk held), so a row only marks what it lacks.
     for (int c : {kUserId, kHeartRate, kTimestamp, kRecordMeta}) {
@@ -397,7 +392,7 @@ class FileLoader {
   std::string scratch_;
   UuidGenerator& uuids_;
   bool error_file_;
-  duckdb_value url_value_ = nullptr;
+  db::OwnedValue url_value_;
   uint64_t line_no_ = 0, where_line_ = 0;
   std::string where_;
   od::parser parser_;
@@ -436,8 +431,9 @@ void prepare_content(std::string& content, lake::Compression compression, const 
                      std::string& trailing_error, LakeStats& stats) {
   trailing_error.clear();
   if (compression != lake::Compression::kNone) {
-    content = decompress(content, compression, trailing_error);
-    if (!trailing_error.empty()) trailing_error = fmt::format("{}: {}", url, trailing_error);
+    Decompressed d = decompress(content, compression);
+    content = std::move(d.data);
+    if (d.damaged()) trailing_error = fmt::format("{}: {}", url, *d.damage);
   }
   if (!trailing_error.empty()) {
     ++stats.files_damaged;
@@ -518,6 +514,7 @@ struct LakeScan {
   const Clock& clock;
   Progress& progress;
   uint64_t rows_before;  // rows loaded by earlier batches, for the progress line
+  const StopToken& stop;
   std::vector<File> files = std::vector<File>(end - begin);
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
@@ -560,9 +557,7 @@ struct ScanThread {
 };
 
 void scan_bind(duckdb_bind_info info) {
-  duckdb_value arg = duckdb_bind_get_parameter(info, 0);
-  uint64_t id = duckdb_get_uint64(arg);
-  duckdb_destroy_value(&arg);
+  uint64_t id = duckdb_get_uint64(db::OwnedValue(duckdb_bind_get_parameter(info, 0)).get());
   LakeScan* scan = nullptr;
   {
     std::lock_guard lock(g_scans_mu);
@@ -628,7 +623,7 @@ void scan_function(duckdb_function_info info, duckdb_data_chunk out) {
         scan->progress.set_detail(fmt::format("file {}/{}", scan->begin + scan->files_done, scan->todo.size()));
         scan->progress.update(scan->rows_before + scan->rows);
       }
-      size_t k = scan->failed || stop_requested() ? SIZE_MAX : scan->next++;
+      size_t k = scan->failed || scan->stop.stop_requested() ? SIZE_MAX : scan->next++;
       if (k >= scan->end - scan->begin) return duckdb_data_chunk_set_size(out, 0);
       if (auto st = scan_file(*scan, k, *t); !st.ok()) {
         scan->failed = true;
@@ -643,23 +638,8 @@ void scan_function(duckdb_function_info info, duckdb_data_chunk out) {
 
 // Make hrflow_lake_files(UBIGINT scan id) known to the database (once; later calls find it there).
 Status register_scan_function(db::Connection& conn) {
-  duckdb_table_function f = duckdb_create_table_function();
-  duckdb_table_function_set_name(f, "hrflow_lake_files");
-  duckdb_logical_type id_type = duckdb_create_logical_type(DUCKDB_TYPE_UBIGINT);
-  duckdb_table_function_add_parameter(f, id_type);
-  duckdb_destroy_logical_type(&id_type);
-  duckdb_table_function_set_bind(f, scan_bind);
-  duckdb_table_function_set_init(f, scan_init);
-  duckdb_table_function_set_local_init(f, scan_local_init);
-  duckdb_table_function_set_function(f, scan_function);
-  bool registered = duckdb_register_table_function(conn.raw(), f) == DuckDBSuccess;
-  duckdb_destroy_table_function(&f);
-  if (registered) return {};
-  // Registered by an earlier run on this database (it stays for the database's life).
-  HRFLOW_ASSIGN_OR_RETURN(auto n, conn.scalar("SELECT count(*) FROM duckdb_functions() WHERE function_name = "
-                                              "'hrflow_lake_files' AND function_type = 'table'"));
-  if (n.value_or("0") == "0") return make_error(ErrorKind::kInternal, "cannot register the table function hrflow_lake_files with DuckDB");
-  return {};
+  return db::register_table_function(conn, {"hrflow_lake_files", {DUCKDB_TYPE_UBIGINT}, scan_bind, scan_init,
+                                            scan_local_init, scan_function});
 }
 
 // Files per transaction at most (the other bound is LakeOptions::batch_bytes).
@@ -671,7 +651,8 @@ constexpr size_t kBatchFiles = 1000;
 // whole or not at all.
 Result<bool> load_batch(db::Connection& conn, db::ColumnTypes& types, lake::ObjectStore& store,
                         const std::vector<Todo>& todo, size_t begin, size_t end, const Clock& clock,
-                        Progress& progress, LakeStats& stats, std::unordered_map<std::string, Known>& history) {
+                        Progress& progress, LakeStats& stats, std::unordered_map<std::string, Known>& history,
+                        const StopToken& stop) {
   HRFLOW_ASSIGN_OR_RETURN(auto txn, db::Transaction::begin(conn));
   std::vector<uint64_t> replaced(end - begin, 0);
   for (size_t i = begin; i < end; ++i) {
@@ -684,7 +665,7 @@ Result<bool> load_batch(db::Connection& conn, db::ColumnTypes& types, lake::Obje
     HRFLOW_TRY(conn.execute(fmt::format("DELETE FROM raw.heart_rate_stream WHERE _ab_source_file_url = {}", url)));
     HRFLOW_TRY(conn.execute(fmt::format("DELETE FROM raw.{} WHERE url_hash = {}", kLakeCompactedTable, url_hash(todo[i].url))));
   }
-  LakeScan scan{store, todo, begin, end, types, clock, progress, stats.rows};
+  LakeScan scan{store, todo, begin, end, types, clock, progress, stats.rows, stop};
   {
     ScanRegistration reg(scan);
     HRFLOW_TRY(conn.execute(
@@ -725,58 +706,6 @@ Result<bool> load_batch(db::Connection& conn, db::ColumnTypes& types, lake::Obje
 }
 
 }  // namespace
-
-std::string decompress(std::string_view data, lake::Compression c, std::string& error) {
-  std::string out;
-  error.clear();
-  if (c == lake::Compression::kGzip) {
-    z_stream zs{};
-    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) {
-      error = "cannot initialise gzip";
-      return out;
-    }
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-    zs.avail_in = static_cast<uInt>(data.size());
-    char buf[1 << 16];
-    int rc = Z_OK;
-    while (rc == Z_OK) {
-      zs.next_out = reinterpret_cast<Bytef*>(buf);
-      zs.avail_out = sizeof buf;
-      rc = inflate(&zs, Z_NO_FLUSH);
-      out.append(buf, sizeof buf - zs.avail_out);
-      if (rc == Z_BUF_ERROR && zs.avail_in == 0) break;
-      // Concatenated gzip members (allowed by the format): continue with the next one.
-      if (rc == Z_STREAM_END && zs.avail_in > 0) rc = inflateReset(&zs);
-    }
-    if (rc != Z_STREAM_END) error = fmt::format("gzip stream is truncated or damaged ({})", zs.msg ? zs.msg : "unexpected end");
-    inflateEnd(&zs);
-  } else if (c == lake::Compression::kZstd) {
-    ZSTD_DCtx* dctx = ZSTD_createDCtx();
-    ZSTD_inBuffer in{data.data(), data.size(), 0};
-    std::string buf(ZSTD_DStreamOutSize(), '\0');
-    size_t ret = 1;
-    while (in.pos < in.size) {
-      ZSTD_outBuffer o{buf.data(), buf.size(), 0};
-      ret = ZSTD_decompressStream(dctx, &o, &in);
-      if (ZSTD_isError(ret)) {
-        error = fmt::format("zstd stream is damaged ({})", ZSTD_getErrorName(ret));
-        break;
-      }
-      out.append(buf.data(), o.pos);
-      if (o.pos == 0 && in.pos == in.size) break;
-    }
-    for (int i = 0; error.empty() && ret != 0 && i < 1 << 20; ++i) {  // flush what the decoder still holds
-      ZSTD_outBuffer o{buf.data(), buf.size(), 0};
-      ret = ZSTD_decompressStream(dctx, &o, &in);
-      if (ZSTD_isError(ret)) break;
-      out.append(buf.data(), o.pos);
-      if (o.pos == 0) break;
-    }
-    if (error.empty() && ret != 0) error = "zstd stream is truncated";
-    ZSTD_freeDCtx(dctx);
-  }
-  return out;
-}
 
 Status ensure_lake_tables(db::Connection& conn) {
   HRFLOW_TRY(conn.execute("SET TimeZone = 'UTC'"));
@@ -896,8 +825,9 @@ Result<LakeStats> LakeSource::run(lake::ObjectStore& store, db::Database& databa
     for (const Todo& t : todo) sizes.push_back(t.info.size);
     size_t begin = 0;
     for (size_t end : plan_batches(sizes, o.batch_bytes, kBatchFiles)) {
-      if (stop_requested()) break;
-      HRFLOW_ASSIGN_OR_RETURN(bool whole, load_batch(conn, types, store, todo, begin, end, clock, progress, stats, history));
+      if (o.stop.stop_requested()) break;
+      HRFLOW_ASSIGN_OR_RETURN(bool whole,
+                              load_batch(conn, types, store, todo, begin, end, clock, progress, stats, history, o.stop));
       if (!whole) break;
       begin = end;
     }

@@ -35,6 +35,7 @@
 #include "common/clock.h"
 #include "common/duckdb.h"
 #include "common/status.h"
+#include "common/stop.h"
 #include "lake/layout.h"
 #include "lake/storage.h"
 
@@ -47,6 +48,7 @@ struct LakeOptions {
   // because each commit leaves partly filled row groups that DuckDB's checkpoints rewrite.
   uint64_t batch_bytes = 256ull << 20;
   bool progress = true;
+  StopToken stop;  // asked between batches and files; a stopped batch rolls back
 };
 
 struct LakeStats {
@@ -56,10 +58,6 @@ struct LakeStats {
   std::vector<std::string> skipped;  // "key: reason" of objects that are not lake files
   double seconds = 0;
 };
-
-// Decompress a whole .gz/.zst object; a damaged or truncated stream returns what could be read and
-// sets `error`.
-std::string decompress(std::string_view data, lake::Compression c, std::string& error);
 
 // Create raw.heart_rate_stream and the load history if missing.
 Status ensure_lake_tables(db::Connection& conn);

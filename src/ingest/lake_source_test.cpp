@@ -4,8 +4,6 @@
 // counted, objects that are not lake files skipped and reported.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -41,25 +39,10 @@ std::string key(int partition, int64_t offset, lake::Compression c = lake::Compr
   return lake::format_key({"hr-data-topic", partition, offset, error_file, kHour, c});
 }
 
-std::string gzip(const std::string& in) {
-  z_stream zs{};
-  deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&zs, in.size()) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
 
-std::string zstd(const std::string& in) {
-  std::string z(ZSTD_compressBound(in.size()), '\0');
-  z.resize(ZSTD_compress(z.data(), z.size(), in.data(), in.size(), 3));
-  return z;
-}
+
+std::string gzip(const std::string& in) { return *compress(in, Codec::kGzip); }
+std::string zstd(const std::string& in) { return *compress(in, Codec::kZstd); }
 
 struct Warehouse {
   db::Database database = std::move(db::Database::open(":memory:")).value();

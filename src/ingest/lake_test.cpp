@@ -1,8 +1,6 @@
 // The lake loader against a real DuckDB: well-formed lines, numbers sent as strings, broken and
 // truncated lines, compressed files, empty files, lake key recognition.
 #include <gtest/gtest.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include "common/duckdb.h"
 #include "ingest/lake.h"
@@ -90,41 +88,24 @@ TEST(LakeLoad, CoercesStringsAndKeepsUnreadableLinesWithTheirError) {
             "1");
 }
 
-std::string gzip(const std::string& in) {
-  z_stream zs{};
-  deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&zs, in.size()) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
 
 TEST(LakeLoad, DecompressesGzipAndZstdAndReportsTruncation) {
   Db db;
   std::string lines;
   for (int i = 0; i < 500; ++i) lines += std::string(kGood) + "\n";
-  EXPECT_EQ(db.load(gzip(lines), lake::Compression::kGzip).rows, 500u);
-  std::string z(ZSTD_compressBound(lines.size()), '\0');
-  z.resize(ZSTD_compress(z.data(), z.size(), lines.data(), lines.size(), 3));
+  EXPECT_EQ(db.load(*compress(lines, Codec::kGzip), lake::Compression::kGzip).rows, 500u);
+  std::string z = *compress(lines, Codec::kZstd);
   EXPECT_EQ(db.load(z, lake::Compression::kZstd).rows, 500u);
   EXPECT_EQ(db.q("SELECT count(*) FROM raw.heart_rate_stream WHERE json_array_length(_airbyte_meta->'$.errors') = 0"),
             "1000");
 
-  std::string g = gzip(lines);
+  std::string g = *compress(lines, Codec::kGzip);
   auto cut = db.load(g.substr(0, g.size() / 2), lake::Compression::kGzip, "file:///l/cut.json.gz");
   EXPECT_GT(cut.rows, 0u);
   EXPECT_GE(cut.rows_with_errors, 1u);
   EXPECT_EQ(db.q("SELECT count(*) FROM raw.heart_rate_stream WHERE _airbyte_meta::VARCHAR LIKE '%gzip stream is "
                  "truncated%'"),
             "1");
-  std::string error;
-  EXPECT_EQ(decompress(z.substr(0, z.size() - 5), lake::Compression::kZstd, error).size() < lines.size(), true);
-  EXPECT_FALSE(error.empty());
 }
 
 TEST(LakeLoad, EmptyFileLoadsNothing) {

@@ -1,10 +1,9 @@
 #include "ingest/sync.h"
 
-#include "common/cli.h"
 #include "common/progress.h"
 #include "ingest/cdc.h"
 #include "ingest/lake.h"
-#include "ingest/pg.h"
+#include "common/pg.h"
 #include "lake/storage.h"
 
 namespace hrflow::ingest {
@@ -20,6 +19,7 @@ Result<uint64_t> sync_oltp(const Config& config, db::Database& warehouse, const 
   o.follow = r.follow;
   o.resnapshot = r.resnapshot;
   o.progress = r.progress;
+  o.stop = r.stop;
   auto stats = CdcSource::run(o, warehouse);
   if (!stats.ok()) return stats.error().with_context("sync oltp");
   std::string reconnects = stats->reconnects ? fmt::format(", {} reconnects", stats->reconnects) : "";
@@ -38,6 +38,7 @@ Result<uint64_t> sync_lake(const Config& config, db::Database& warehouse, const 
   o.history_max_files = config.get_int("sync.history_max_files");
   o.batch_bytes = static_cast<uint64_t>(config.get_int("sync.batch_mb")) << 20;
   o.progress = r.progress;
+  o.stop = r.stop;
   auto stats = LakeSource::run(*store, warehouse, o);
   if (!stats.ok()) return stats.error().with_context("sync lake");
   const LakeStats& s = *stats;
@@ -68,7 +69,7 @@ Result<SyncResult> sync(const Config& config, db::Database& warehouse, const Syn
   if (request.source != SyncSource::kOltp) {
     HRFLOW_ASSIGN_OR_RETURN(result.lake_rows, sync_lake(config, warehouse, request, log));
   }
-  if (request.source != SyncSource::kLake && !stop_requested()) {
+  if (request.source != SyncSource::kLake && !request.stop.stop_requested()) {
     HRFLOW_ASSIGN_OR_RETURN(result.oltp_rows, sync_oltp(config, warehouse, request, log));
   }
   return result;

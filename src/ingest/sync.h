@@ -3,7 +3,7 @@
 // this one code path.
 //
 // Lifecycle: one call per sync; it returns when the selected sources are caught up (or, with `follow`,
-// when stop_requested()). Not thread-safe with respect to the warehouse: one writer at a time.
+// when request.stop asks). Not thread-safe with respect to the warehouse: one writer at a time.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +13,7 @@
 #include "common/config.h"
 #include "common/duckdb.h"
 #include "common/status.h"
+#include "common/stop.h"
 
 namespace hrflow::ingest {
 
@@ -23,6 +24,7 @@ struct SyncRequest {
   bool follow = false;      // oltp: keep streaming changes until stopped
   bool resnapshot = false;  // oltp: drop the slot and copy the tables again
   bool progress = true;     // progress lines on stderr
+  StopToken stop;           // ends the sync early (what was committed stays; the next sync resumes)
 };
 
 struct SyncResult {

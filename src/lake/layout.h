@@ -9,11 +9,13 @@
 #include <string>
 #include <string_view>
 
+#include "common/compression.h"
 #include "common/status.h"
 
 namespace hrflow::lake {
 
-enum class Compression { kNone, kGzip, kZstd };
+// The lake's file compression is the common codec (common/compression.h).
+using Compression = hrflow::Codec;
 
 Result<Compression> parse_compression(std::string_view name);  // "none" | "gzip" | "zstd"
 std::string_view extension(Compression c);                       // ".json", ".json.gz", ".json.zst"

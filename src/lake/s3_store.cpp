@@ -8,6 +8,7 @@
 #include <random>
 #include <thread>
 
+#include "common/backoff.h"
 #include "lake/file_store.h"
 
 namespace hrflow::lake {
@@ -262,10 +263,9 @@ Result<S3Store::Response> S3Store::attempt(void* handle, const std::string& meth
 Result<S3Store::Response> S3Store::request(const std::string& method, const std::string& object_key,
                                            const std::vector<std::pair<std::string, std::string>>& query,
                                            std::string_view body) {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
   void* handle = acquire_handle();
   if (handle == nullptr) return make_error(ErrorKind::kInternal, "curl_easy_init failed");
-  int64_t backoff = options_.backoff_initial_ms;
+  Backoff backoff({options_.backoff_initial_ms, options_.backoff_max_ms});
   for (int i = 1;; ++i) {
     auto r = attempt(handle, method, object_key, query, body);
     if (r.ok() || !r.error().retriable || i >= std::max(1, options_.max_attempts)) {
@@ -273,10 +273,7 @@ Result<S3Store::Response> S3Store::request(const std::string& method, const std:
       if (!r.ok() && r.error().retriable && i > 1) return r.error().with_context(fmt::format("after {} attempts", i));
       return r;
     }
-    // Full jitter: sleep a random time up to the current backoff, then double it.
-    std::uniform_int_distribution<int64_t> dist(backoff / 2, backoff);
-    std::this_thread::sleep_for(std::chrono::milliseconds(dist(rng)));
-    backoff = std::min(backoff * 2, options_.backoff_max_ms);
+    std::this_thread::sleep_for(std::chrono::milliseconds(backoff.next_ms()));
   }
 }
 

@@ -4,8 +4,6 @@
 
 #include <openssl/evp.h>
 #include <simdjson.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -692,60 +690,6 @@ void LakeSink::mark_committed(const SinkPositions& positions) {
     p.committed = std::max(p.committed, at);
     p.flush_points.erase(p.flush_points.begin(), p.flush_points.upper_bound(p.committed));
   }
-}
-
-Result<std::string> compress(std::string_view data, Compression c) {
-  if (c == Compression::kNone) return std::string(data);
-  if (c == Compression::kZstd) {
-    std::string out(ZSTD_compressBound(data.size()), '\0');
-    size_t n = ZSTD_compress(out.data(), out.size(), data.data(), data.size(), 3);
-    if (ZSTD_isError(n)) return make_error(ErrorKind::kInternal, "zstd: {}", ZSTD_getErrorName(n));
-    out.resize(n);
-    return out;
-  }
-  z_stream zs{};
-  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    return make_error(ErrorKind::kInternal, "gzip: deflateInit2 failed");
-  }
-  std::string out(deflateBound(&zs, data.size()) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  int rc = deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  if (rc != Z_STREAM_END) return make_error(ErrorKind::kInternal, "gzip: deflate failed ({})", rc);
-  return out;
-}
-
-Result<std::string> decompress(std::string_view data, Compression c) {
-  if (c == Compression::kNone) return std::string(data);
-  if (c == Compression::kZstd) {
-    unsigned long long size = ZSTD_getFrameContentSize(data.data(), data.size());
-    if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN) return corrupt("not a zstd frame");
-    std::string out(size, '\0');
-    size_t n = ZSTD_decompress(out.data(), out.size(), data.data(), data.size());
-    if (ZSTD_isError(n)) return corrupt("zstd: {}", ZSTD_getErrorName(n));
-    out.resize(n);
-    return out;
-  }
-  z_stream zs{};
-  if (inflateInit2(&zs, 15 + 16) != Z_OK) return make_error(ErrorKind::kInternal, "gzip: inflateInit2 failed");
-  std::string out;
-  char buf[65536];
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  int rc = Z_OK;
-  while (rc == Z_OK) {
-    zs.next_out = reinterpret_cast<Bytef*>(buf);
-    zs.avail_out = sizeof buf;
-    rc = inflate(&zs, Z_NO_FLUSH);
-    out.append(buf, sizeof buf - zs.avail_out);
-  }
-  inflateEnd(&zs);
-  if (rc != Z_STREAM_END) return corrupt("gzip: stream is damaged ({})", rc);
-  return out;
 }
 
 }  // namespace hrflow::lake

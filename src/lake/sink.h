@@ -100,9 +100,4 @@ class LakeSink {
   std::unique_ptr<Writer> writer_;
 };
 
-// Compress `data` as the lake's files are (gzip with a zero header time, zstd level 3): the same input
-// gives the same bytes, so rewrites after a restart are identical.
-Result<std::string> compress(std::string_view data, Compression c);
-Result<std::string> decompress(std::string_view data, Compression c);
-
 }  // namespace hrflow::lake

@@ -1,27 +1,20 @@
 // The reference data files (names, streets, cities, address formats, activities, ISO 3166-1 country
-// codes) compiled into the binary at build time by embed.cmake, so hrflow needs no data directory.
+// codes) compiled into the binary at build time (cmake/embed.cmake), so hrflow needs no data directory.
 // Immutable; safe to read from any thread.
 #pragma once
 
 #include <string_view>
-#include <vector>
 
+#include "common/embedded.h"
 #include "common/status.h"
 
 namespace hrflow::oltp {
 
-struct EmbeddedFile {
-  std::string_view name;     // e.g. "names.csv", "country_codes.csv"
-  std::string_view content;  // the file's bytes
-};
+const EmbeddedFiles& embedded_files();
 
-const std::vector<EmbeddedFile>& embedded_files();
-
-// The content of the embedded file `name`, or kNotFound.
+// The content of the embedded file `name` (e.g. "names.csv"), or an error.
 inline Result<std::string_view> embedded_file(std::string_view name) {
-  for (const auto& f : embedded_files()) {
-    if (f.name == name) return f.content;
-  }
+  if (const EmbeddedFile* f = embedded_files().find(name)) return f->bytes;
   return Error{ErrorKind::kInternal, fmt::format("no embedded data file '{}'", name), false};
 }
 

@@ -73,7 +73,7 @@ Result<Fleet> load_fleet(PgConnection& conn) {
   HRFLOW_ASSIGN_OR_RETURN(auto inv, inspect(conn));
   if (!inv.users || !inv.activities) {
     return Error{ErrorKind::kNotFound,
-                 fmt::format("{} has no users/activities tables; run `hrflow oltp generate` first", conn.display_url()),
+                 fmt::format("{} has no users/activities tables; run `hrflow oltp generate` first", conn.where()),
                  false};
   }
   // One consistent snapshot of users and history.

@@ -17,7 +17,7 @@
 #include "common/config.h"
 #include "common/fleet.h"
 #include "common/status.h"
-#include "oltp/pg.h"
+#include "common/pg.h"
 
 namespace hrflow::oltp {
 

@@ -80,7 +80,7 @@ Result<std::optional<int64_t>> count_rows(PgConnection& conn, const std::string&
 Status ensure_publication(PgConnection& conn, const std::string& name) {
   HRFLOW_ASSIGN_OR_RETURN(auto r, conn.exec("SELECT puballtables FROM pg_publication WHERE pubname = $1", {name}));
   if (r.rows() == 0) {
-    HRFLOW_TRY(conn.exec(fmt::format("CREATE PUBLICATION {} FOR TABLE users, activities", quote_ident(name))));
+    HRFLOW_TRY(conn.exec(fmt::format("CREATE PUBLICATION {} FOR TABLE users, activities", quote_identifier(name))));
     return {};
   }
   if (r.value(0, 0) == "t") return {};
@@ -89,7 +89,7 @@ Status ensure_publication(PgConnection& conn, const std::string& name) {
         auto in, conn.exec("SELECT 1 FROM pg_publication_tables WHERE pubname = $1 AND schemaname = 'public' AND "
                            "tablename = $2",
                            {name, std::string(table)}));
-    if (in.rows() == 0) HRFLOW_TRY(conn.exec(fmt::format("ALTER PUBLICATION {} ADD TABLE {}", quote_ident(name), table)));
+    if (in.rows() == 0) HRFLOW_TRY(conn.exec(fmt::format("ALTER PUBLICATION {} ADD TABLE {}", quote_identifier(name), table)));
   }
   return {};
 }
@@ -165,7 +165,7 @@ Result<GenerateReport> generate(PgConnection& conn, const GenerateOptions& o) {
     return Error{ErrorKind::kAlreadyExists,
                  fmt::format("{} already has {}{}{}; nothing changed. Pass --replace to drop and regenerate them "
                              "(with their change history)",
-                             conn.display_url(), users ? fmt::format("users ({} rows)", *users) : "",
+                             conn.where(), users ? fmt::format("users ({} rows)", *users) : "",
                              users && activities ? " and " : "",
                              activities ? fmt::format("activities ({} rows)", *activities) : ""),
                  false};
@@ -275,7 +275,7 @@ Result<MutateReport> mutate(PgConnection& conn, const MutateOptions& o) {
     return Error{ErrorKind::kNotFound,
                  fmt::format("{} has no generated users/activities (tables users, activities, {}, {}); run `hrflow "
                              "oltp generate` first",
-                             conn.display_url(), kHistoryTable, kGenerationTable),
+                             conn.where(), kHistoryTable, kGenerationTable),
                  false};
   }
   int64_t floor = std::max(*inv.as_of, inv.last_change.value_or(*inv.as_of));

@@ -13,7 +13,7 @@
 
 #include "common/config.h"
 #include "common/progress.h"
-#include "oltp/pg.h"
+#include "common/pg.h"
 
 namespace hrflow::oltp {
 

@@ -118,7 +118,7 @@ Result<ReferenceData> ReferenceData::parse(const std::map<std::string, std::stri
 const ReferenceData& ReferenceData::embedded() {
   static const ReferenceData kData = [] {
     std::map<std::string, std::string> files;
-    for (const auto& f : embedded_files()) files.emplace(std::string(f.name), std::string(f.content));
+    for (const auto& f : embedded_files().files) files.emplace(std::string(f.path), std::string(f.bytes));
     auto parsed = parse(files);
     // The files are part of the build; a failure here is a defect of the build, not of the input.
     if (!parsed.ok()) throw std::runtime_error("embedded reference data: " + parsed.error().message);

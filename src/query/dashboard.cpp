@@ -215,7 +215,7 @@ HttpReply Dashboard::handle(std::string_view method, std::string_view path, std:
   };
   if (path == "/dashboard" || path == "/dashboard/") path = "/dashboard/index.html";
   if (method == "GET" && path.starts_with("/dashboard/")) {
-    if (const Asset* a = find_asset(path.substr(11))) return {200, std::string(a->content_type), std::string(a->bytes)};
+    if (const EmbeddedFile* a = find_asset(path.substr(11))) return {200, std::string(content_type_of(a->path)), std::string(a->bytes)};
     return {404, "text/plain", "not found"};
   }
   if (method == "GET" && path == "/api/dashboard/meta") return reply(meta());

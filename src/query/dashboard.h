@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/embedded.h"
 #include "common/duckdb.h"
 #include "common/status.h"
 #include "query/semantic_layer.h"
@@ -38,14 +39,9 @@ struct HttpReply {
   std::string body;
 };
 
-// One embedded asset of the page.
-struct Asset {
-  std::string_view path;  // relative to /dashboard/, e.g. "index.html", "vendor/vega.min.js"
-  std::string_view content_type;
-  std::string_view bytes;
-};
-// Every embedded asset; empty view when the path is unknown.
-const Asset* find_asset(std::string_view path);
+// The page's embedded files, by path relative to /dashboard/ ("index.html", "vendor/vega.min.js").
+const EmbeddedFiles& dashboard_files();
+inline const EmbeddedFile* find_asset(std::string_view path) { return dashboard_files().find(path); }
 
 class Dashboard {
  public:

@@ -11,11 +11,12 @@
 #include <sstream>
 
 #include "common/duckdb.h"
+#include "common/embedded.h"
 
 namespace hrflow::query {
 
-// The text of warehouse/semantic/semantic_layer.yml, embedded at build time (builtin_layer.cpp).
-extern const char* const kBuiltinSemanticLayer;
+// warehouse/semantic/semantic_layer.yml, embedded at build time (cmake/embed.cmake).
+const EmbeddedFiles& semantic_layer_files();
 
 namespace {
 
@@ -404,7 +405,9 @@ Result<SemanticLayer> SemanticLayer::load(const std::filesystem::path& path) {
   return parse(ss.str(), path.string());
 }
 
-Result<SemanticLayer> SemanticLayer::builtin() { return parse(kBuiltinSemanticLayer, "semantic_layer.yml (built in)"); }
+Result<SemanticLayer> SemanticLayer::builtin() {
+  return parse(semantic_layer_files().find("semantic_layer.yml")->bytes, "semantic_layer.yml (built in)");
+}
 
 Result<SemanticLayer> SemanticLayer::for_project(const std::filesystem::path& project_dir) {
   if (project_dir.empty()) return builtin();

@@ -403,9 +403,8 @@ void AutomationEngine::finished(const std::string& key, RunOutcome outcome, cons
   }
   bool retriable = outcome == RunOutcome::kInterrupted || (error && error->retriable);
   if (retriable && st.attempt < retry_.max_attempts) {
-    int64_t backoff = retry_.initial_backoff_ms;
-    for (int i = 1; i < st.attempt && backoff < retry_.max_backoff_ms; ++i) backoff *= 2;
-    backoff = std::min(backoff, retry_.max_backoff_ms);
+    const int64_t ceiling = Backoff::ceiling_ms({retry_.initial_backoff_ms, retry_.max_backoff_ms}, st.attempt);
+    int64_t backoff = std::clamp<int64_t>((retry_.jitter ? retry_.jitter : Backoff::uniform_jitter)(ceiling), 0, ceiling);
     if (outcome == RunOutcome::kInterrupted) backoff = 0;
     st.retry_at_ms = now + backoff;
     st.retry_reason = fmt::format("attempt {} of {} after {}: {}", st.attempt + 1, retry_.max_attempts,

@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "common/backoff.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "serve/cron.h"
@@ -64,10 +65,13 @@ struct AssetSpec {
   std::string description;
 };
 
+// Retries wait Backoff's full-jitter schedule (common/backoff.h): attempt n+1 after a random time up
+// to initial * 2^(n-1), capped.
 struct RetryPolicy {
   int max_attempts = 4;  // first try included
   int64_t initial_backoff_ms = 2'000;
   int64_t max_backoff_ms = 60'000;
+  Backoff::Jitter jitter;  // empty: uniform (tests pin it)
 };
 
 enum class RunOutcome { kSucceeded, kFailed, kTestsFailed, kInterrupted, kSkipped };

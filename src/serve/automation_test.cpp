@@ -135,7 +135,7 @@ TEST(AutomationTest, FailedTestsBlockDownstreamUntilFixed) {
 
 TEST(AutomationTest, RetriableFailuresRetryWithExponentialBackoff) {
   ManualClock clock(kJan1);
-  auto engine = AutomationEngine::create(chain(), clock, RetryPolicy{3, 2 * kSec, 60 * kSec});
+  auto engine = AutomationEngine::create(chain(), clock, RetryPolicy{3, 2 * kSec, 60 * kSec, [](int64_t ceiling) { return ceiling; }});
   ASSERT_TRUE(engine.ok());
   engine->observe_source("lake", clock.now_ms());
   EXPECT_EQ(launched(engine->tick()), Names{"raw.heart_rate_stream"});

@@ -12,7 +12,6 @@
 
 #include "common/state.h"
 #include "ingest/sync.h"
-#include "transform/cli.h"
 #include "transform/project.h"
 #include "transform/runner.h"
 
@@ -163,6 +162,7 @@ class WarehousePipeline final : public Pipeline {
     ingest::SyncRequest request;
     request.source = asset == "raw.heart_rate_stream" ? ingest::SyncSource::kLake : ingest::SyncSource::kOltp;
     request.progress = false;
+    request.stop = ctx.stop;
     ctx.log(fmt::format("hrflow sync {}", request.source == ingest::SyncSource::kLake ? "lake" : "oltp"));
     auto result = ingest::sync(config_, db_, request, ctx.log);
     if (!result.ok()) {
@@ -190,6 +190,7 @@ class WarehousePipeline final : public Pipeline {
     }
     transform::RunOptions ro;
     ro.command = transform::Command::kBuild;
+    ro.stop = ctx.stop;
     ro.select = {node.type == transform::NodeType::kSource ? "source:" + node.source_name + "." + node.name
                                                            : node.name};
     for (const auto& [id, n] : project_->nodes()) {
@@ -263,7 +264,7 @@ class WarehousePipeline final : public Pipeline {
 
 Result<std::unique_ptr<Pipeline>> make_warehouse_pipeline(const Config& config, db::Database& db) {
   transform::ProjectOptions po;
-  po.dir = transform::resolve_project_dir(config, "");
+  HRFLOW_ASSIGN_OR_RETURN(po.dir, transform::resolve_project_dir(config, ""));
   HRFLOW_ASSIGN_OR_RETURN(auto project, transform::Project::load(po));
   return std::unique_ptr<Pipeline>(new WarehousePipeline(config, db, std::move(project)));
 }

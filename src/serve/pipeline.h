@@ -21,6 +21,7 @@
 #include "common/config.h"
 #include "common/duckdb.h"
 #include "common/status.h"
+#include "common/stop.h"
 #include "serve/automation.h"
 
 namespace hrflow::serve {
@@ -28,6 +29,7 @@ namespace hrflow::serve {
 struct RunContext {
   int64_t run_id = 0;
   std::function<void(const std::string&)> log;  // one line of the run's log
+  StopToken stop;                                 // asks the run to end early (serve is stopping)
 };
 
 struct RunReport {

@@ -14,9 +14,9 @@
 #include <mutex>
 #include <thread>
 
-#include "common/cli.h"
 #include "common/state.h"
-#include "lake/sink_command.h"
+#include "common/backoff.h"
+#include "lake/sink_runner.h"
 #include "query/dashboard.h"
 #include "serve/history.h"
 #include "serve/pipeline.h"
@@ -53,6 +53,9 @@ std::string prom_escape(const std::string& s) {
   }
   return out;
 }
+
+// How a failed service (the sink) is restarted: after 1 s, doubling up to a minute, with jitter.
+constexpr BackoffPolicy kServiceRestartPolicy{1'000, 60'000};
 
 class ServiceImpl final : public Service {
  public:
@@ -110,7 +113,7 @@ class ServiceImpl final : public Service {
 
   void run_until_stopped() override {
     std::unique_lock lock(mu_);
-    while (!stopping_ && !stop_requested()) cv_.wait_for(lock, std::chrono::milliseconds(200));
+    while (!stopping_ && !options_.stop.stop_requested()) cv_.wait_for(lock, std::chrono::milliseconds(200));
     lock.unlock();
     shutdown();
   }
@@ -134,6 +137,7 @@ class ServiceImpl final : public Service {
       shut_down_ = stopping_ = true;
       cv_.notify_all();
     }
+    run_stop_ = true;   // the current run ends at its next safe point (what it committed stays)
     sink_stop_ = true;  // the sink closes its open files and commits before it returns
     if (sink_.joinable()) sink_.join();
     http_.stop();
@@ -163,18 +167,27 @@ class ServiceImpl final : public Service {
     return {};
   }
 
-  // The sink as a service: stream -> lake until hrflow serve stops. The automation loop sees its new
-  // files by observing the lake.
+  // The sink as a supervised service: stream -> lake until hrflow serve stops. The sink retries
+  // temporary failures itself; an error it gives up on restarts it after a backoff, so the lake heals
+  // without restarting serve. The automation loop sees its new files by observing the lake.
   void run_sink_service() {
     lake::SinkRunOptions o;
-    o.stop = [this] { return sink_stop_.load(); };
     o.records = &sink_records_;
+    const StopToken stop = StopToken::from_flag(sink_stop_);
+    Backoff restart(kServiceRestartPolicy);
     spdlog::info("sink: running inside hrflow serve (serve.sink)");
-    int rc = lake::run_sink(config_, o);
-    sink_up_ = false;
-    if (rc != kExitOk && rc != kExitInterrupted) {
-      spdlog::error("sink: stopped with an error (above); the lake gets no new files until hrflow serve is "
-                    "restarted (or run `hrflow sink` with serve.sink=false)");
+    while (!stop.stop_requested()) {
+      sink_up_ = true;
+      auto r = lake::run_sink(config_, o, stop);
+      sink_up_ = false;
+      if (r.ok()) break;
+      sink_restarts_++;
+      {
+        std::lock_guard lock(sink_error_mu_);
+        sink_error_ = r.error().message;
+      }
+      spdlog::error("sink: {}; restarting the sink service (restart {})", r.error().message, sink_restarts_.load());
+      if (!restart.wait(stop)) break;
     }
   }
 
@@ -225,7 +238,8 @@ class ServiceImpl final : public Service {
       queue_.pop_front();
       current_ = l.decision.asset;
       lock.unlock();
-      RunContext ctx{l.run_id, [&](const std::string& line) { history_->append_log(l.run_id, line); }};
+      RunContext ctx{l.run_id, [&](const std::string& line) { history_->append_log(l.run_id, line); },
+                     StopToken::from_flag(run_stop_)};
       spdlog::info("run {}: {} ({}: {})", l.run_id, l.decision.asset, l.decision.trigger, l.decision.reason);
       RunReport report = pipeline_->materialize(l.decision.asset, ctx);
       int64_t now = SystemClock::instance().now_ms();
@@ -332,6 +346,9 @@ class ServiceImpl final : public Service {
       out += "# HELP hrflow_sink_records_total Records the sink service wrote to the lake since start.\n"
              "# TYPE hrflow_sink_records_total counter\n";
       out += fmt::format("hrflow_sink_records_total {}\n", sink_records_.load());
+      out += "# HELP hrflow_sink_restarts_total Times the sink service was restarted after an error.\n"
+             "# TYPE hrflow_sink_restarts_total counter\n";
+      out += fmt::format("hrflow_sink_restarts_total {}\n", sink_restarts_.load());
     }
     out += pipeline_->metrics();
     return out;
@@ -364,10 +381,10 @@ class ServiceImpl final : public Service {
       res.set_header("X-Content-Type-Options", "nosniff");
       res.set_header("Cache-Control", "no-store");
     });
-    for (const auto& asset : web_assets()) {
-      std::string path = asset.path == "index.html" ? "/" : "/" + asset.path;
+    for (const auto& asset : web_files().files) {
+      std::string path = asset.path == "index.html" ? "/" : "/" + std::string(asset.path);
       http_.Get(path, [asset](const httplib::Request&, httplib::Response& res) {
-        res.set_content(std::string(asset.data), std::string(asset.mime));
+        res.set_content(std::string(asset.bytes), std::string(content_type_of(asset.path)));
       });
     }
     http_.Get("/api/health", [json_reply](const httplib::Request&, httplib::Response& res) {
@@ -434,8 +451,10 @@ class ServiceImpl final : public Service {
   std::unique_ptr<RunHistory> history_;
   httplib::Server http_;
   std::thread http_thread_, worker_, loop_, sink_;
-  std::atomic<bool> sink_stop_{false}, sink_up_{false};
-  std::atomic<uint64_t> sink_records_{0};
+  std::atomic<bool> sink_stop_{false}, sink_up_{false}, run_stop_{false};
+  std::atomic<uint64_t> sink_records_{0}, sink_restarts_{0};
+  std::mutex sink_error_mu_;
+  std::string sink_error_;  // the last error that restarted the sink
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Launch> queue_;
@@ -450,23 +469,6 @@ Result<std::unique_ptr<Service>> Service::start(const Config& config, ServeOptio
   auto s = std::make_unique<ServiceImpl>(config, std::move(options));
   HRFLOW_TRY(s->init());
   return std::unique_ptr<Service>(std::move(s));
-}
-
-int run_serve(const Config& config, const std::string& host, int port) {
-  ServeOptions options;
-  options.host = host.empty() ? config.get_string("serve.host") : host;
-  options.port = port > 0 ? port : static_cast<int>(config.get_int("serve.port"));
-  options.token = config.get_string("serve.token");
-  install_stop_handlers();
-  auto service = Service::start(config, options);
-  if (!service.ok()) return report_error(service.error());
-  std::string shown = (*service)->url();
-  if (!options.token.empty()) shown += "/?token=<serve.token>";
-  std::printf("hrflow serve: web UI and API at %s (Ctrl-C to stop)\n", shown.c_str());
-  std::fflush(stdout);
-  (*service)->run_until_stopped();
-  std::printf("hrflow serve: stopped\n");
-  return stop_requested() ? kExitOk : kExitOk;
 }
 
 }  // namespace hrflow::serve

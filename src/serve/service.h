@@ -9,7 +9,7 @@
 // While it runs, {state_dir}/serve.json names its pid and address so that other commands hand their
 // warehouse work to it (client.h).
 //
-// Lifecycle: start() -> run_until_stopped() (returns on stop()/Ctrl-C/SIGTERM: the current run ends,
+// Lifecycle: start() -> run_until_stopped() (returns on stop() or when options.stop asks: the current run ends,
 // state is saved, the address file removed).
 #pragma once
 
@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/status.h"
+#include "common/stop.h"
 
 namespace hrflow::serve {
 
@@ -27,6 +28,7 @@ struct ServeOptions {
   int port = 8080;
   std::string token;
   int64_t tick_ms = 250;  // how often automation is evaluated
+  StopToken stop;         // run_until_stopped() also returns when this asks (commands: Ctrl-C)
 };
 
 class Service {
@@ -37,9 +39,6 @@ class Service {
   virtual void stop() = 0;
   virtual std::string url() const = 0;
 };
-
-// The whole `hrflow serve` command (also the end of `hrflow demo`). Returns an exit code.
-int run_serve(const Config& config, const std::string& host, int port);
 
 bool is_loopback(const std::string& host);
 

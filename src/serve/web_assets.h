@@ -1,18 +1,10 @@
-// The web UI's files (web/), embedded into the binary at build time (generated web_assets.cpp).
+// The web UI's files (web/), embedded into the binary at build time (cmake/embed.cmake).
 #pragma once
 
-#include <string>
-#include <string_view>
-#include <vector>
+#include "common/embedded.h"
 
 namespace hrflow::serve {
 
-struct WebAsset {
-  std::string path;  // "index.html", "app.js", "style.css"
-  std::string_view mime;
-  std::string_view data;
-};
-
-const std::vector<WebAsset>& web_assets();
+const EmbeddedFiles& web_files();  // "index.html", "app.js", "style.css"
 
 }  // namespace hrflow::serve

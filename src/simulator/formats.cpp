@@ -2,12 +2,11 @@
 
 #include <avro.h>
 #include <fmt/format.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include <cstdio>
 #include <fstream>
 
+#include "common/compression.h"
 #include "common/duckdb.h"
 
 namespace hrflow::sim {
@@ -117,28 +116,9 @@ class AvroRecord {
   avro_value_t user{}, hr{}, ts{}, act{}, lat{}, lon{};
 };
 
-Result<uint64_t> zstd_size(const std::string& data) {
-  std::string out(ZSTD_compressBound(data.size()), '\0');
-  size_t n = ZSTD_compress(out.data(), out.size(), data.data(), data.size(), 3);
-  if (ZSTD_isError(n)) return make_error(ErrorKind::kInternal, "zstd: {}", ZSTD_getErrorName(n));
-  return static_cast<uint64_t>(n);
-}
-
-Result<uint64_t> gzip_size(const std::string& data) {
-  z_stream zs{};
-  if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    return make_error(ErrorKind::kInternal, "zlib: deflateInit2 failed");
-  }
-  std::string out(deflateBound(&zs, data.size()) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  int rc = deflate(&zs, Z_FINISH);
-  uint64_t n = zs.total_out;
-  deflateEnd(&zs);
-  if (rc != Z_STREAM_END) return make_error(ErrorKind::kInternal, "zlib: deflate failed ({})", rc);
-  return n;
+Result<uint64_t> compressed_size(const std::string& data, Codec codec) {
+  HRFLOW_ASSIGN_OR_RETURN(auto z, compress(data, codec));
+  return z.size();
 }
 
 Result<std::string> read_file(const std::filesystem::path& p) {
@@ -148,8 +128,8 @@ Result<std::string> read_file(const std::filesystem::path& p) {
 }
 
 Status add_compressed(FormatRow& row, const std::string& bytes) {
-  HRFLOW_ASSIGN_OR_RETURN(row.zstd_bytes, zstd_size(bytes));
-  HRFLOW_ASSIGN_OR_RETURN(row.gzip_bytes, gzip_size(bytes));
+  HRFLOW_ASSIGN_OR_RETURN(row.zstd_bytes, compressed_size(bytes, Codec::kZstd));
+  HRFLOW_ASSIGN_OR_RETURN(row.gzip_bytes, compressed_size(bytes, Codec::kGzip));
   return {};
 }
 

@@ -6,7 +6,7 @@
 
 #include <map>
 
-#include "simulator/cli.h"
+#include "simulator/produce.h"
 #include "simulator/sample_fleet.h"
 #include "simulator/timezone.h"
 

@@ -23,14 +23,40 @@
 #include <thread>
 
 #include "common/progress.h"
+#include "common/civil_time.h"
 #include "common/clock.h"
 #include "oltp/fleet_source.h"
-#include "simulator/cli.h"
+#include "simulator/produce.h"
 #include "simulator/sample_fleet.h"
 #include "simulator/simulator.h"
 #include "stream/stream.h"
 
 namespace hrflow::sim {
+
+Result<int64_t> parse_utc_time(std::string_view text) {
+  int y = 0;
+  unsigned mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  std::string t(text);
+  if (!t.empty() && (t.back() == 'Z' || t.back() == 'z')) t.pop_back();
+  char extra = 0;
+  int n = std::sscanf(t.c_str(), "%4d-%2u-%2u%c", &y, &mo, &d, &extra);
+  bool ok = n == 3;
+  if (n == 4 && (extra == 'T' || extra == ' ')) {
+    int m = std::sscanf(t.c_str() + 11, "%2u:%2u:%2u", &h, &mi, &s);
+    ok = m >= 2 && (m == 3 ? t.size() == 19 : t.size() == 16);
+  } else if (ok) {
+    ok = t.size() == 10;
+  }
+  if (!ok || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59) {
+    return invalid_argument("'{}' is not a UTC date or time; use YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]", text);
+  }
+  int64_t days = days_from_civil(y, mo, d);
+  int yy;
+  unsigned mm, dd;
+  civil_from_days(days, yy, mm, dd);
+  if (mm != mo || dd != d) return invalid_argument("'{}' is not a calendar date", text);
+  return days * 86400 + h * 3600 + mi * 60 + s;
+}
 
 Result<Fleet> load_users(const Config& config, const std::string& source) {
   if (source == "oltp") {
@@ -218,73 +244,58 @@ Status send_batch(stream::StreamProducer& producer, const Batch& b, bool live) {
   return {};
 }
 
-struct ProduceOptions {
-  std::string from, to;
-  bool live = false;
-  double speed = 1.0;
-  std::string users = "oltp";
-  std::string users_csv;
-  std::string ground_truth;
-  bool quiet = false;
-  bool no_resume = false;
-};
 
-int run_produce(const Config& config, const ProduceOptions& o) {
+}  // namespace
+
+Result<ProduceResult> produce(const Config& config, const ProduceOptions& o, const StopToken& stop) {
   // --- arguments ---------------------------------------------------------------------------------
   int64_t from = 0, to = std::numeric_limits<int64_t>::max();
   const int64_t now_s = SystemClock::instance().now_ms() / 1000;
   if (!o.from.empty()) {
     auto t = parse_utc_time(o.from);
-    if (!t.ok()) return report_error(t.error().with_context("--from"));
+    if (!t.ok()) return t.error().with_context("--from");
     from = *t;
   } else if (o.live) {
     from = now_s;
   } else {
-    std::fprintf(stderr, "error: a backfill needs --from and --to (e.g. --from 2025-01-01 --to 2026-01-01), or use --live\n");
-    return kExitUsage;
+    return invalid_argument("a backfill needs --from and --to (e.g. --from 2025-01-01 --to 2026-01-01), or use --live");
   }
   if (!o.to.empty()) {
     auto t = parse_utc_time(o.to);
-    if (!t.ok()) return report_error(t.error().with_context("--to"));
+    if (!t.ok()) return t.error().with_context("--to");
     to = *t;
   } else if (!o.live) {
-    std::fprintf(stderr, "error: a backfill needs --to (the end of the period, exclusive), or use --live\n");
-    return kExitUsage;
+    return invalid_argument("a backfill needs --to (the end of the period, exclusive), or use --live");
   }
   if (from >= to) {
-    std::fprintf(stderr, "error: --from %s is not before --to %s; the period would be empty\n", o.from.c_str(),
-                 o.to.c_str());
-    return kExitUsage;
+    return invalid_argument("--from {} is not before --to {}; the period would be empty", o.from, o.to);
   }
   if (o.live && !(o.speed > 0)) {
-    std::fprintf(stderr, "error: --speed must be positive (1 = real time, 60 = a minute per second)\n");
-    return kExitUsage;
+    return invalid_argument("--speed must be positive (1 = real time, 60 = a minute per second)");
   }
   std::string source = o.users_csv.empty() ? o.users : "csv:" + o.users_csv;
 
   // --- fleet, simulator, stream ------------------------------------------------------------------
   auto fleet = load_users(config, source);
-  if (!fleet.ok()) return report_error(fleet.error());
+  if (!fleet.ok()) return fleet.error();
   if (fleet->users.empty()) {
-    return report_error(invalid_argument("the user source '{}' has no users; generate some with `hrflow oltp generate`", source));
+    return invalid_argument("the user source '{}' has no users; generate some with `hrflow oltp generate`", source);
   }
   const auto seed = static_cast<uint64_t>(config.get_int("seed"));
   auto sim = FleetSimulator::create(*fleet, {seed, from, to});
-  if (!sim.ok()) return report_error(sim.error());
+  if (!sim.ok()) return sim.error();
   auto producer = stream::open_producer(config);
-  if (!producer.ok()) return report_error(producer.error());
+  if (!producer.ok()) return producer.error();
   ResumePoint resume;
   if (!o.no_resume) {
     auto end = (*producer)->last_records();
-    if (!end.ok()) return report_error(end.error().with_context("reading where the stream ends, to resume after it"));
+    if (!end.ok()) return end.error().with_context("reading where the stream ends, to resume after it");
     auto point = ResumePoint::from(*end);
-    if (!point.ok()) return report_error(point.error());
+    if (!point.ok()) return point.error();
     resume = std::move(*point);
   }
   std::filesystem::path truth_path =
       o.ground_truth.empty() ? config.get_path("simulator.ground_truth") : std::filesystem::path(o.ground_truth);
-  install_stop_handlers();
-
   const bool live = o.live;
   std::string stream_name = config.get_string("stream.kafka.bootstrap_servers").empty()
                                 ? "the local log " + config.get_path("stream.log.dir").string()
@@ -301,7 +312,7 @@ int run_produce(const Config& config, const ProduceOptions& o) {
   std::thread generator([&] {
     std::vector<Reading> rs(8192);
     for (;;) {
-      if (stop_requested()) break;
+      if (stop.stop_requested()) break;
       int64_t before = std::numeric_limits<int64_t>::max();
       if (live) {
         // Simulated "now": the start plus the elapsed wall time times the speed.
@@ -325,7 +336,7 @@ int run_produce(const Config& config, const ProduceOptions& o) {
       b.resume_done = resuming && !resume.active();
       if (!queue.push(std::move(b))) break;
     }
-    if (resume.active() && !stop_requested()) {  // the period ended before the stream's end
+    if (resume.active() && !stop.stop_requested()) {  // the period ended before the stream's end
       Batch b;
       b.resume_done = true;
       queue.push(std::move(b));
@@ -378,64 +389,25 @@ int run_produce(const Config& config, const ProduceOptions& o) {
   Status flushed = (*producer)->flush();
   if (failure.ok() && !flushed.ok()) failure = flushed;
   progress.finish();
-  const bool interrupted = stop_requested();
+  const bool interrupted = stop.stop_requested();
   auto& truth = sim->mutable_ground_truth();
   if (interrupted || live) truth.set_period_end(std::min(to, last_ts + 1));
   if (Status st = truth.write_json(truth_path); !st.ok()) {
     spdlog::warn("{}", st.error().message);
   }
   if (!failure.ok()) {
-    std::fprintf(stderr, "produce: %llu of %llu events acknowledged before the error\n",
-                 static_cast<unsigned long long>((*producer)->acknowledged()), static_cast<unsigned long long>(sent));
-    return report_error(failure.error());
+    return failure.error().with_context(fmt::format("{} of {} events acknowledged before the error",
+                                                    (*producer)->acknowledged(), sent));
   }
-  std::printf("produced %llu events (%llu acknowledged) into %s%s; ground truth in %s\n",
-              static_cast<unsigned long long>(sent), static_cast<unsigned long long>((*producer)->acknowledged()),
-              stream_name.c_str(),
-              skipped ? fmt::format(", after skipping {} already there", with_thousands(skipped)).c_str() : "",
-              truth_path.c_str());
-  if (sent == 0 && skipped > 0 && !live && !interrupted) {
-    std::fprintf(stderr,
-                 "produce: the stream already held every reading of this period (it ends at %s): nothing new to "
-                 "send. To write them again on purpose, use --no-resume\n",
-                 utc_text(resume.newest()).c_str());
-  }
-  if (interrupted && !live) {
-    std::fprintf(stderr, "produce: stopped before the end of the period; everything sent was flushed\n");
-    return kExitInterrupted;
-  }
-  return kExitOk;
-}
-
-}  // namespace
-
-void add_produce_command(CLI::App& app, CliContext& ctx) {
-  auto o = std::make_shared<ProduceOptions>();
-  auto* cmd = app.add_subcommand(
-      "produce",
-      "Simulate the fleet's heart-rate watches into the stream (the local log, or Kafka when "
-      "stream.kafka.bootstrap_servers is set).\n"
-      "  backfill: hrflow produce --from 2025-01-01 --to 2026-01-01   (every reading of the period, event-time order)\n"
-      "  live:     hrflow produce --live [--speed 60]                  (wall-clock pace until Ctrl-C)\n"
-      "Users and their history come from the operational database (hrflow oltp) by default. The effects "
-      "the simulator planted are written to simulator.ground_truth.\n"
-      "Restarting the same command after a crash or Ctrl-C continues where the stream ends: readings already "
-      "in it (per partition, up to its newest record) are generated again but not sent, so nothing is "
-      "duplicated or missing.");
-  cmd->add_option("--from", o->from, "Start of the period, UTC (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]); live: default now");
-  cmd->add_option("--to", o->to, "End of the period (exclusive), UTC; live: default none");
-  cmd->add_flag("--live", o->live, "Produce at wall-clock pace until stopped (Ctrl-C flushes and exits)");
-  cmd->add_option("--speed", o->speed, "Live: simulated seconds per wall-clock second (60 = a minute per second)");
-  cmd->add_option("--users", o->users, "User source: oltp (default), csv:DIR or sample:N");
-  cmd->add_option("--users-csv", o->users_csv, "Read users from an `hrflow oltp export` directory (same as --users csv:DIR)");
-  cmd->add_option("--ground-truth", o->ground_truth, "Where to write the ground truth (default: simulator.ground_truth)");
-  cmd->add_flag("--quiet", o->quiet, "No progress line");
-  cmd->add_flag("--no-resume", o->no_resume,
-                "Send every reading, even those the stream already holds. By default produce skips readings up to "
-                "the newest one in each partition, so a restarted backfill adds no duplicates; use this to "
-                "re-produce on purpose (e.g. an earlier period, another seed or fleet into a stream that already "
-                "has later readings)");
-  on_run(cmd, ctx, [&ctx, o] { return run_produce(ctx.config, *o); });
+  ProduceResult result;
+  result.sent = sent;
+  result.acknowledged = (*producer)->acknowledged();
+  result.skipped = skipped;
+  result.interrupted = interrupted && !live;
+  result.stream_name = stream_name;
+  result.ground_truth = truth_path;
+  if (sent == 0 && skipped > 0 && !live && !interrupted) result.stream_newest = utc_text(resume.newest());
+  return result;
 }
 
 }  // namespace hrflow::sim

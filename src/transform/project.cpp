@@ -1,5 +1,6 @@
 #include "transform/project.h"
 
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <sstream>
 
 #include "common/duckdb.h"
+#include "common/embedded.h"
 
 namespace hrflow::transform {
 
@@ -68,8 +70,70 @@ std::string Node::alias() const {
 
 std::string Node::relation() const { return db::quote_identifier(schema()) + "." + db::quote_identifier(alias()); }
 
-// ---------------------------------------------------------------------------------------------
-// YAML helpers
+// Embedded at build time (cmake/embed.cmake): the heart-rate warehouse project and the built-in tests.
+const EmbeddedFiles& builtin_project_files();
+const EmbeddedFiles& builtin_test_files();
+
+std::string_view builtin_generic_tests() { return builtin_test_files().find("builtin_tests.sql")->bytes; }
+
+namespace {
+
+// Write `bytes` to `path` unless it already holds exactly them; atomically (temp file + rename), so
+// two hrflow processes writing the same project never leave a half-written file.
+Status write_if_changed(const fs::path& path, std::string_view bytes) {
+  std::error_code ec;
+  if (fs::exists(path, ec) && fs::file_size(path, ec) == bytes.size()) {
+    std::ifstream in(path, std::ios::binary);
+    std::string held(bytes.size(), '\0');
+    if (in.read(held.data(), static_cast<std::streamsize>(held.size())) && held == bytes) return {};
+  }
+  fs::create_directories(path.parent_path(), ec);
+  if (ec) return io_error("cannot create {}: {}", path.parent_path().string(), ec.message());
+  fs::path tmp = path;
+  tmp += fmt::format(".tmp{}", ::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out.flush()) return io_error("cannot write {}", tmp.string());
+  }
+  fs::rename(tmp, path, ec);
+  if (ec) return io_error("cannot write {}: {}", path.string(), ec.message());
+  return {};
+}
+
+}  // namespace
+
+Result<size_t> write_builtin_project(const fs::path& dir, bool overwrite) {
+  size_t written = 0;
+  std::error_code ec;
+  for (const auto& f : builtin_project_files().files) {
+    fs::path path = dir / std::string(f.path);
+    if (!overwrite && fs::exists(path, ec)) {
+      return make_error(ErrorKind::kAlreadyExists, "{} exists; choose an empty folder (or --force to overwrite the "
+                        "project's files there)", path.string());
+    }
+  }
+  for (const auto& f : builtin_project_files().files) {
+    HRFLOW_TRY(write_if_changed(dir / std::string(f.path), f.bytes));
+    ++written;
+  }
+  return written;
+}
+
+Result<fs::path> resolve_project_dir(const Config& config, const std::string& flag) {
+  if (!flag.empty()) return fs::absolute(flag);
+  std::string configured = config.get_string("transform.project_dir");
+  if (!configured.empty()) return config.get_path("transform.project_dir");
+  // The built-in project, written out from the binary into the state directory (refreshed when the
+  // binary's copy differs), so any installed hrflow works from any directory.
+  fs::path dir = config.get_path("state_dir") / "builtin-project";
+  HRFLOW_ASSIGN_OR_RETURN(size_t n, write_builtin_project(dir, true));
+  (void)n;
+  HRFLOW_TRY(write_if_changed(dir / "GENERATED.txt",
+                              "hrflow writes this folder from its built-in warehouse project and overwrites changes.\n"
+                              "To edit the project, write a copy with `hrflow init DIR` and set transform.project_dir.\n"));
+  return dir;
+}
 
 namespace {
 
@@ -379,7 +443,7 @@ void install_static_globals(Environment& env) {
 
 Status Project::load_macros() {
   install_static_globals(env_);
-  HRFLOW_ASSIGN_OR_RETURN(auto builtin, Template::parse(builtin_generic_tests(), "<built-in tests>"));
+  HRFLOW_ASSIGN_OR_RETURN(auto builtin, Template::parse(std::string(builtin_generic_tests()), "<built-in tests> (src/transform/builtin_tests.sql)"));
   HRFLOW_TRY(builtin.define_macros(env_));
   // Built-in tests stay reachable under their package names even when the project overrides one.
   for (const auto& [name, macro] : env_.generic_tests()) env_.set_global("builtin_test_" + name, macro);

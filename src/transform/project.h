@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "common/config.h"
 #include "common/status.h"
 #include "transform/template.h"
 
@@ -70,6 +71,13 @@ struct Node {
   std::string relation() const;      // "schema"."alias"
   std::vector<std::string> tags() const { return cfg_list("tags"); }
 };
+
+// The project folder: `flag` (--project-dir), else transform.project_dir, else the built-in warehouse
+// project (embedded in the binary, written out to {state_dir}/builtin-project).
+Result<std::filesystem::path> resolve_project_dir(const Config& config, const std::string& flag);
+// Write the built-in warehouse project into `dir` (`hrflow init`); refuses to overwrite existing files
+// unless `overwrite`. Returns the number of files.
+Result<size_t> write_builtin_project(const std::filesystem::path& dir, bool overwrite);
 
 struct ProjectOptions {
   std::filesystem::path dir;
@@ -141,6 +149,7 @@ Result<Dict> parse_vars(const std::string& text);
 // Convert YAML text of a freshness period ("count: 1, period: hour") etc. is internal.
 
 // The built-in generic tests (dbt core, dbt_utils, dbt_expectations) as template source.
-const char* builtin_generic_tests();
+// The generic data tests that ship with hrflow (builtin_tests.sql, embedded).
+std::string_view builtin_generic_tests();
 
 }  // namespace hrflow::transform

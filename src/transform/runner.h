@@ -16,7 +16,9 @@
 
 #include "common/duckdb.h"
 #include "common/status.h"
+#include "common/stop.h"
 #include "transform/project.h"
+#include "transform/selector.h"
 
 namespace hrflow::transform {
 
@@ -29,6 +31,7 @@ struct RunOptions {
   bool fail_fast = false;
   bool store_failures = false;
   std::FILE* out = stdout;
+  StopToken stop;  // asked before each node; the nodes after a stop are reported as skipped
 };
 
 struct NodeResult {
@@ -40,10 +43,6 @@ struct NodeResult {
   int64_t rows_affected = -1; // models/seeds when known
   std::string compiled_path;
 };
-
-// Resolve selectors to unique ids (models, seeds, tests; tests follow their models "eagerly").
-Result<std::set<std::string>> select_nodes(const Project& project, const std::vector<std::string>& select,
-                                           const std::vector<std::string>& exclude, bool include_tests);
 
 class Runner {
  public:

@@ -1,5 +1,5 @@
 // `hrflow bench formats` and `hrflow bench simulator`.
-#include "simulator/cli.h"
+#include "cli/commands.h"
 
 #include <fmt/format.h>
 
@@ -11,36 +11,12 @@
 #include "common/progress.h"
 #include "common/state.h"
 #include "simulator/formats.h"
+#include "simulator/produce.h"
 #include "simulator/sample_fleet.h"
 #include "simulator/simulator.h"
 #include "simulator/timezone.h"
 
 namespace hrflow::sim {
-
-Result<int64_t> parse_utc_time(std::string_view text) {
-  int y = 0;
-  unsigned mo = 0, d = 0, h = 0, mi = 0, s = 0;
-  std::string t(text);
-  if (!t.empty() && (t.back() == 'Z' || t.back() == 'z')) t.pop_back();
-  char extra = 0;
-  int n = std::sscanf(t.c_str(), "%4d-%2u-%2u%c", &y, &mo, &d, &extra);
-  bool ok = n == 3;
-  if (n == 4 && (extra == 'T' || extra == ' ')) {
-    int m = std::sscanf(t.c_str() + 11, "%2u:%2u:%2u", &h, &mi, &s);
-    ok = m >= 2 && (m == 3 ? t.size() == 19 : t.size() == 16);
-  } else if (ok) {
-    ok = t.size() == 10;
-  }
-  if (!ok || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59) {
-    return invalid_argument("'{}' is not a UTC date or time; use YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]", text);
-  }
-  int64_t days = days_from_civil(y, mo, d);
-  int yy;
-  unsigned mm, dd;
-  civil_from_days(days, yy, mm, dd);
-  if (mm != mo || dd != d) return invalid_argument("'{}' is not a calendar date", text);
-  return days * 86400 + h * 3600 + mi * 60 + s;
-}
 
 CLI::App* bench_group(CLI::App& app) {
   for (auto* sub : app.get_subcommands([](CLI::App*) { return true; })) {

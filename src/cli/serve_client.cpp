@@ -1,4 +1,4 @@
-#include "serve/client.h"
+#include "cli/serve_client.h"
 
 #include <httplib.h>
 #include <signal.h>
@@ -9,7 +9,7 @@
 #include <set>
 #include <thread>
 
-#include "common/cli.h"
+#include "cli/cli.h"
 #include "common/state.h"
 
 namespace hrflow::serve {

@@ -1,6 +1,6 @@
-// `hrflow sink`: drive the LakeSink from a StreamConsumer. The loop is poll -> add -> tick -> commit;
+// The sink loop: drive the LakeSink from a StreamConsumer. The loop is poll -> add -> tick -> commit;
 // positions are committed only after the files below them are stored (LakeSink::committable()).
-#include "lake/sink_command.h"
+#include "lake/sink_runner.h"
 
 #include <spdlog/spdlog.h>
 
@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "common/backoff.h"
 #include "common/progress.h"
 #include "lake/sink.h"
 #include "stream/stream.h"
@@ -17,15 +18,8 @@ namespace {
 
 constexpr int64_t kCommitIntervalMs = 1000;
 
-// Wait before retrying after a temporary failure; returns false when a stop was requested meanwhile.
-bool backoff(int64_t& delay_ms, const std::function<bool()>& stopping) {
-  for (int64_t waited = 0; waited < delay_ms; waited += 50) {
-    if (stopping()) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  delay_ms = std::min<int64_t>(delay_ms * 2, 10000);
-  return true;
-}
+// Waits between attempts after a temporary failure of the stream or the lake.
+constexpr BackoffPolicy kRetryPolicy{200, 10'000};
 
 std::string lag_text(const std::map<int32_t, int64_t>& lag) {
   std::string s = "lag";
@@ -35,26 +29,22 @@ std::string lag_text(const std::map<int32_t, int64_t>& lag) {
 
 }  // namespace
 
-int run_sink(const Config& config, const SinkRunOptions& run) {
+Result<SinkRunResult> run_sink(const Config& config, const SinkRunOptions& run, const StopToken& stop_token) {
   auto store = open_lake(config);
-  if (!store.ok()) return report_error(store.error().with_context("opening the lake"));
+  if (!store.ok()) return store.error().with_context("opening the lake");
   auto options = SinkOptions::from(config);
-  if (!options.ok()) return report_error(options.error());
+  if (!options.ok()) return options.error();
   std::string group = config.get_string("stream.consumer_group");
   auto consumer_r = stream::open_consumer(config, group);
-  if (!consumer_r.ok()) return report_error(consumer_r.error().with_context("opening the stream"));
+  if (!consumer_r.ok()) return consumer_r.error().with_context("opening the stream");
   auto consumer = std::move(consumer_r).value();
   LakeSink sink(**store, *options);
-  std::function<bool()> stopping = run.stop;
-  if (!stopping) {
-    install_stop_handlers();
-    stopping = [] { return stop_requested(); };
-  }
+  auto stopping = [&stop_token] { return stop_token.stop_requested(); };
   Progress progress("sink", "records", 0, run.progress);
   spdlog::info("sink: {} -> {} (group {})", options->topic, (*store)->url_of(""), group);
 
   std::set<int32_t> known;  // partitions the sink holds state for
-  int64_t retry_delay = 200;
+  Backoff retry(kRetryPolicy);
   bool reported_trouble = false;
   auto trouble = [&](const Error& e) -> bool {  // true: retry, false: give up
     // `--once` is a batch job: report and stop (nothing uncommitted is lost; the next run resumes).
@@ -62,7 +52,7 @@ int run_sink(const Config& config, const SinkRunOptions& run) {
     if (!e.retriable || run.once) return false;
     if (!reported_trouble) spdlog::warn("sink: {} — retrying until it works (Ctrl-C stops)", e.message);
     reported_trouble = true;
-    return backoff(retry_delay, stopping);
+    return retry.wait(stop_token);
   };
   auto commit = [&]() -> Status {
     auto positions = sink.committable();
@@ -74,19 +64,19 @@ int run_sink(const Config& config, const SinkRunOptions& run) {
   };
   int64_t last_lag_ms = 0;
   int64_t last_commit_ms = 0;
-  int exit_code = kExitOk;
+  bool stopped = false;
   std::vector<stream::Record> pending;  // a polled batch not yet fully added (retried after a failure)
   size_t pending_next = 0;
   for (;;) {
     if (stopping()) {
-      exit_code = kExitInterrupted;
+      stopped = true;
       break;
     }
     if (pending_next >= pending.size()) {
       auto batch = consumer->poll(50000, 100);
       if (!batch.ok()) {
         if (trouble(batch.error())) continue;
-        return report_error(batch.error().with_context("reading the stream"));
+        return batch.error().with_context("reading the stream");
       }
       pending = std::move(batch).value();
       pending_next = 0;
@@ -121,11 +111,11 @@ int run_sink(const Config& config, const SinkRunOptions& run) {
     }
     if (!st.ok()) {
       if (trouble(st.error())) continue;
-      return report_error(st.error());
+      return st.error();
     }
     if (reported_trouble) spdlog::info("sink: working again");
     reported_trouble = false;
-    retry_delay = 200;
+    retry.reset();
     progress.update(sink.stats().records);
     if (run.records) run.records->store(sink.stats().records, std::memory_order_relaxed);
     bool caught_up = false;
@@ -146,32 +136,13 @@ int run_sink(const Config& config, const SinkRunOptions& run) {
     Status st = sink.close_all();
     if (st.ok()) st = commit();
     if (st.ok()) break;
-    if (stopping() && exit_code != kExitInterrupted) break;
-    if (!st.error().retriable || !backoff(retry_delay, stopping)) return report_error(st.error());
+    if (!st.error().retriable || !retry.wait(stop_token)) return st.error();
   }
   progress.finish();
   const auto& s = sink.stats();
   spdlog::info("sink: {} records ({} bad, under errors/), {} files, {} bytes", with_thousands(s.records),
                with_thousands(s.bad_records), with_thousands(s.files), with_thousands(s.bytes));
-  return exit_code;
-}
-
-void add_sink_command(CLI::App& app, CliContext& ctx) {
-  auto* cmd = app.add_subcommand(
-      "sink",
-      "Write the stream into the event-time partitioned lake, exactly once.\n"
-      "Reads stream.topic (embedded log, or Kafka when stream.kafka.bootstrap_servers is set) as consumer\n"
-      "group stream.consumer_group and writes lake.url (file:// or s3://) in the Confluent S3 sink layout:\n"
-      "  topics/<topic>/year=YYYY/month=MM/day=dd/hour=HH/<topic>+<partition>+<startOffset>.json\n"
-      "by each record's `timestamp` (UTC). Records that are not JSON or lack a valid timestamp go to\n"
-      "errors/<topic>/ and are counted. Files close on sink.flush_size, sink.rotate_bytes,\n"
-      "sink.rotate_interval (event time) and sink.idle_timeout; positions are committed only after the\n"
-      "files below them are stored, so kill -9 and restart neither lose nor duplicate records.\n"
-      "Several `hrflow sink` processes in one group share the partitions (Kafka).");
-  auto run = std::make_shared<SinkRunOptions>();
-  cmd->add_flag("--once", run->once, "Stop when caught up with the stream and every file is closed");
-  cmd->add_flag("--progress", run->progress, "Show records/s and per-partition lag on the terminal");
-  on_run(cmd, ctx, [&ctx, run] { return run_sink(ctx.config, *run); });
+  return SinkRunResult{s, stopped};
 }
 
 }  // namespace hrflow::lake

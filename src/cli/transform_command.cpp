@@ -1,27 +1,16 @@
-#include "transform/cli.h"
+#include "cli/commands.h"
+#include "cli/serve_client.h"
 
 #include <cstdio>
 #include <memory>
 
 #include "common/state.h"
-#include "serve/client.h"
 #include "transform/project.h"
 #include "transform/runner.h"
-
-#ifndef HRFLOW_BUILTIN_PROJECT_DIR
-#define HRFLOW_BUILTIN_PROJECT_DIR "warehouse"
-#endif
 
 namespace hrflow::transform {
 
 namespace fs = std::filesystem;
-
-fs::path resolve_project_dir(const Config& config, const std::string& flag) {
-  if (!flag.empty()) return fs::absolute(flag);
-  std::string configured = config.get_string("transform.project_dir");
-  if (!configured.empty()) return config.get_path("transform.project_dir");
-  return HRFLOW_BUILTIN_PROJECT_DIR;
-}
 
 namespace {
 
@@ -51,7 +40,7 @@ void add_common(CLI::App* cmd, Opts& o, bool selection) {
 
 Result<std::unique_ptr<Project>> open_project(const CliContext& ctx, const Opts& o) {
   ProjectOptions po;
-  po.dir = resolve_project_dir(ctx.config, o.project_dir);
+  HRFLOW_ASSIGN_OR_RETURN(po.dir, resolve_project_dir(ctx.config, o.project_dir));
   HRFLOW_ASSIGN_OR_RETURN(po.cli_vars, parse_vars(o.vars));
   return Project::load(po);
 }
@@ -201,6 +190,25 @@ void add_transform_commands(CLI::App& app, CliContext& ctx) {
     for (const auto& r : *results) {
       if (r.status == "error") return kExitFailure;
     }
+    return kExitOk;
+  });
+
+  auto* init = app.add_subcommand(
+      "init",
+      "Write the built-in heart-rate warehouse project (a dbt project: dbt_project.yml, models, seeds, tests,\n"
+      "macros and the semantic layer) into DIR, to read or change it. Then build with it:\n"
+      "  hrflow init my-warehouse\n"
+      "  hrflow build --project-dir my-warehouse      # or set transform.project_dir: my-warehouse in hrflow.yml");
+  auto init_dir = std::make_shared<std::string>();
+  auto force = std::make_shared<bool>(false);
+  init->add_option("dir", *init_dir, "Folder to write the project into (created if missing)")->required();
+  init->add_flag("--force", *force, "Overwrite the project's files if DIR already has them");
+  on_run(init, ctx, [init_dir, force] {
+    auto n = write_builtin_project(*init_dir, *force);
+    if (!n.ok()) return report_error(n.error());
+    std::printf("wrote the warehouse project (%zu files) to %s\nuse it with `hrflow build --project-dir %s`, or set "
+                "transform.project_dir: %s in hrflow.yml\n",
+                *n, init_dir->c_str(), init_dir->c_str(), init_dir->c_str());
     return kExitOk;
   });
 }

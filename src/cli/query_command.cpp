@@ -1,4 +1,6 @@
-#include "query/cli.h"
+// `hrflow query`: the semantic layer and read-only SQL from the command line.
+#include "cli/commands.h"
+#include "cli/serve_client.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -8,7 +10,6 @@
 #include "common/state.h"
 #include "query/semantic_layer.h"
 #include "query/table.h"
-#include "serve/client.h"
 
 namespace hrflow::query {
 
@@ -160,23 +161,6 @@ int run(const CliContext& ctx, const Options& o) {
 }
 
 }  // namespace
-
-Result<db::Database> open_warehouse_read_only(const Config& config) {
-  const auto layout = StateLayout::from(config);
-  if (!std::filesystem::exists(layout.warehouse_path)) {
-    return make_error(ErrorKind::kNotFound, "no warehouse at '{}': run the pipeline first (`hrflow demo`, or `hrflow sync` then `hrflow build`)",
-                      layout.warehouse_path.string());
-  }
-  std::map<std::string, std::string> options{{"access_mode", "READ_ONLY"}, {"enable_external_access", "false"}};
-  if (config.get_int("warehouse.threads") > 0) options["threads"] = std::to_string(config.get_int("warehouse.threads"));
-  if (!config.get_string("warehouse.memory_limit").empty()) options["memory_limit"] = config.get_string("warehouse.memory_limit");
-  auto db = db::Database::open(layout.warehouse_path.string(), options);
-  if (!db.ok()) {
-    return db.error().with_context(
-        "opening the warehouse read-only (if `hrflow serve` owns it, use the dashboard or stop it first)");
-  }
-  return db;
-}
 
 void add_query_command(CLI::App& app, CliContext& ctx) {
   auto* cmd = app.add_subcommand("query", "Query the warehouse through the semantic layer or with read-only SQL");

@@ -1,12 +1,12 @@
 // `hrflow sync [lake|oltp] [--follow] [--resnapshot]`.
-#include "ingest/cli.h"
+#include "cli/commands.h"
+#include "cli/serve_client.h"
 
 #include <cstdio>
 #include <memory>
 
 #include "common/state.h"
 #include "ingest/sync.h"
-#include "serve/client.h"
 
 namespace hrflow::ingest {
 namespace {
@@ -33,7 +33,7 @@ int run_sync(const Config& config, SyncSource source, const SyncOptions& so) {
   }
   auto warehouse = open_warehouse(config);
   if (!warehouse.ok()) return report_error(warehouse.error());
-  SyncRequest request{source, so.follow, so.resnapshot, !so.quiet};
+  SyncRequest request{source, so.follow, so.resnapshot, !so.quiet, StopToken::process()};
   auto result = sync(config, *warehouse, request, [](const std::string& line) {
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);

@@ -1,13 +1,8 @@
-// The generic data tests that ship with hrflow: dbt's four, and those of dbt_utils and
-// dbt_expectations that warehouses use, written once as templates in the project's own language.
-// Each returns a query whose rows are the failures. Relations' columns are read from
-// information_schema, so tests never need a round trip at compile time.
-#include "transform/project.h"
-
-namespace hrflow::transform {
-
-const char* builtin_generic_tests() {
-  return R"JINJA(
+{#- The generic data tests that ship with hrflow: dbt's four, and those of dbt_utils and
+    dbt_expectations that warehouses use, written once as templates in the project's own language.
+    Each returns a query whose rows are the failures. Relations' columns are read from
+    information_schema, so tests never need a round trip at compile time.
+    Embedded into the binary (cmake/embed.cmake) and parsed before a project's own macros. -#}
 {% macro _quote_list(values, quote=true) -%}
 {%- for v in values -%}{%- if quote -%}'{{ v | string | replace("'", "''") }}'{%- else -%}{{ v }}{%- endif -%}{{ ", " if not loop.last }}{%- endfor -%}
 {%- endmacro %}
@@ -311,7 +306,3 @@ final as (
 )
 select * from final where row_cnt = 0{% if exclusion_condition %} and not ({{ exclusion_condition }}){% endif %}
 {% endtest %}
-)JINJA";
-}
-
-}  // namespace hrflow::transform

@@ -1,4 +1,4 @@
-#include "oltp/cli.h"
+#include "cli/commands.h"
 
 #include <unistd.h>
 
@@ -30,7 +30,7 @@ int run_up(const Config& config) {
     auto conn = PgConnection::connect(config.get_string("oltp.url"));
     if (!conn.ok()) return report_error(conn.error());
     std::printf("oltp.url is set: using %s (hrflow starts no server of its own); it is reachable\n",
-                conn->display_url().c_str());
+                conn->where().c_str());
     return kExitOk;
   }
   auto layout = StateLayout::from(config);
@@ -156,7 +156,7 @@ void add_oltp_commands(CLI::App& app, CliContext& ctx) {
     if (!r.ok()) return report_error(r.error());
     std::printf("%s %s users and %lld activities in %s (seed %llu, as of %s) in %.1f s (%s rows/s)\n",
                 r->replaced ? "replaced with" : "loaded", with_thousands(static_cast<uint64_t>(r->users)).c_str(),
-                static_cast<long long>(r->activities), conn->display_url().c_str(),
+                static_cast<long long>(r->activities), conn->where().c_str(),
                 static_cast<unsigned long long>(o.seed), format_timestamp(o.as_of).c_str(), r->seconds,
                 with_thousands(static_cast<uint64_t>(static_cast<double>(r->users) / std::max(r->seconds, 1e-6))).c_str());
     std::printf("publication %s covers users and activities\n", o.publication.c_str());

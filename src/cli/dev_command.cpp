@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <thread>
 
-#include "common/cli.h"
+#include "cli/commands.h"
 #include "stream/mock_kafka.h"
 
 namespace hrflow::stream {

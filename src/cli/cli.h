@@ -1,6 +1,6 @@
-// The contract between the thin CLI (src/cli) and the stages: each stage adds its subcommands to the
-// CLI11 app and registers, per subcommand, the action to run once the command line and the
-// configuration have been read. Actions return the process exit code.
+// The contract of the command adapters in src/cli: each adds its subcommands to the CLI11 app and
+// registers, per subcommand, the action to run once the command line and the configuration have been
+// read. Actions return the process exit code. Stage libraries never include this header.
 //
 // Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted.
 #pragma once
@@ -13,6 +13,7 @@
 
 #include "common/config.h"
 #include "common/status.h"
+#include "common/stop.h"
 
 namespace hrflow {
 
@@ -35,11 +36,5 @@ inline void on_run(CLI::App* cmd, CliContext& ctx, std::function<int()> fn) {
 
 // Print an error the way every command does, and return the failure exit code.
 int report_error(const Error& error);
-
-// Ctrl-C / SIGTERM: the first request sets stop_requested() so long work can flush and exit cleanly;
-// a second one exits at once.
-void install_stop_handlers();
-bool stop_requested();
-void request_stop();
 
 }  // namespace hrflow

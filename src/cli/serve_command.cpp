@@ -1,15 +1,14 @@
-// `hrflow serve` and `hrflow status`.
+// `hrflow serve` and `hrflow status`: the command line of serve/service.h.
 #include <cstdio>
 
-#include "common/cli.h"
+#include "cli/commands.h"
+#include "cli/serve_client.h"
 #include "common/state.h"
 #include "serve/automation.h"
-#include "serve/cli.h"
-#include "serve/client.h"
 #include "serve/history.h"
 #include "serve/pipeline.h"
 #include "serve/service.h"
-#include "transform/cli.h"
+#include "transform/project.h"
 
 namespace hrflow::serve {
 
@@ -28,6 +27,25 @@ void print_table(const nlohmann::json& assets) {
   }
 }
 
+int run_serve(const Config& config, const std::string& host, int port) {
+  ServeOptions options;
+  options.host = host.empty() ? config.get_string("serve.host") : host;
+  options.port = port > 0 ? port : static_cast<int>(config.get_int("serve.port"));
+  options.token = config.get_string("serve.token");
+  install_stop_handlers();
+  options.stop = StopToken::process();
+  auto service = Service::start(config, options);
+  if (!service.ok()) return report_error(service.error());
+  std::string shown = (*service)->url();
+  if (!options.token.empty()) shown += "/?token=<serve.token>";
+  std::printf("hrflow serve: web UI and API at %s (Ctrl-C to stop)\n", shown.c_str());
+  std::fflush(stdout);
+  (*service)->run_until_stopped();
+  std::printf("hrflow serve: stopped\n");
+  return kExitOk;
+}
+
+
 int run_status(const Config& config, bool as_json) {
   nlohmann::json assets;
   if (auto serve = find_running_serve(config)) {
@@ -36,7 +54,9 @@ int run_status(const Config& config, bool as_json) {
     assets = *r;
   } else {
     // No serve running: the state it saved last (without opening the warehouse).
-    auto graph = read_project_graph(transform::resolve_project_dir(config, ""));
+    auto dir = transform::resolve_project_dir(config, "");
+    if (!dir.ok()) return report_error(dir.error());
+    auto graph = read_project_graph(*dir);
     if (!graph.ok()) return report_error(graph.error());
     auto engine = AutomationEngine::create(std::move(graph).value(), SystemClock::instance());
     if (!engine.ok()) return report_error(engine.error());
