@@ -54,6 +54,9 @@ struct SinkStats {
 // Partition -> next offset to read (Kafka's committed-offset convention).
 using SinkPositions = std::map<int32_t, int64_t>;
 
+struct RecordTimeParser;
+class SinkWriter;
+
 class LakeSink {
  public:
   LakeSink(ObjectStore& store, SinkOptions options, const Clock& clock = SystemClock::instance());
@@ -94,10 +97,8 @@ class LakeSink {
   size_t open_count_ = 0;
   uint64_t open_seq_ = 0;
   SinkStats stats_;  // records and bad_records; files and bytes are counted by the writer
-  struct Parser;
-  std::unique_ptr<Parser> parser_;
-  class Writer;
-  std::unique_ptr<Writer> writer_;
+  std::unique_ptr<RecordTimeParser> parser_;  // record_time.h
+  std::unique_ptr<SinkWriter> writer_;        // sink_writer.h: the storing thread
 };
 
 }  // namespace hrflow::lake

@@ -264,5 +264,52 @@ TEST(ServeLive, AReadingProducedLiveReachesTheFactTableByItself) {
   EXPECT_GT(rows[0][1].get<int64_t>(), 0);
 }
 
+// A lake the sink cannot write (a file where its folder should be) ends the sink with an error that
+// retrying at once cannot fix; serve restarts the sink with backoff until the lake works again, and
+// then every record arrives exactly once, without restarting serve.
+TEST(ServeSink, RestartsAFailedSinkUntilTheLakeWorksAgain) {
+  TempDir dir;
+  const auto lake = dir.path() / "lake";
+  std::filesystem::create_directories(lake);
+  std::ofstream(lake / "topics") << "a file where the lake's folder should be\n";
+  std::ofstream(dir.path() / "hrflow.yml") << "state_dir: " << (dir.path() / ".hrflow").string() << "\n"
+                                           << "lake:\n  url: file://" << lake.string() << "\n"
+                                           << "sink:\n  idle_timeout: 1s\n";
+  const std::string cfg = (dir.path() / "hrflow.yml").string();
+  auto produced = run_hrflow({"-c", cfg, "produce", "--users", "sample:3", "--from", "2026-01-01", "--to",
+                              "2026-01-01T00:20", "--quiet"});
+  ASSERT_EQ(produced.exit_code, 0) << produced.output;
+  const auto at = produced.output.find("produced ");
+  ASSERT_NE(at, std::string::npos) << produced.output;
+  const int64_t sent = std::stoll(produced.output.substr(at + 9));
+  ASSERT_GT(sent, 0);
+
+  ServeProcess serve(dir.path());
+  ASSERT_TRUE(serve.ready()) << serve.log();
+  auto restarts = [&]() -> int64_t {
+    auto [code, body] = serve.get("/metrics");
+    auto p = body.find("\nhrflow_sink_restarts_total ");
+    return code == 200 && p != std::string::npos ? std::stoll(body.substr(p + 28)) : -1;
+  };
+  ASSERT_TRUE(wait_until([&] { return restarts() >= 1; }, seconds(30))) << serve.log();
+  EXPECT_NE(serve.log().find("restarting the sink service"), std::string::npos) << serve.log();
+
+  std::filesystem::remove(lake / "topics");  // the lake works again
+  auto lines_in_lake = [&] {
+    int64_t n = 0;
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(lake / "topics", ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->path().extension() != ".json") continue;
+      std::ifstream in(it->path());
+      for (std::string line; std::getline(in, line);) n += !line.empty();
+    }
+    return n;
+  };
+  EXPECT_TRUE(wait_until([&] { return lines_in_lake() >= sent; }, seconds(90), milliseconds(250))) << serve.log();
+  EXPECT_EQ(serve.process().stop(SIGTERM, 30000), 0) << serve.log();
+  EXPECT_EQ(lines_in_lake(), sent) << "every record exactly once";
+}
+
 }  // namespace
 }  // namespace hrflow::testing
