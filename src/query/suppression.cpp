@@ -73,6 +73,9 @@ Result<std::set<std::string>> isolated_by_filters(db::Connection& conn, const Se
   // Every value a filter selects holds at least k people of the cell: then two requests whose filters
   // on a dimension select different values differ by whole values, each of k people or more.
   for (size_t i = 0; i < dims.size(); ++i) {
+    // One value selected with `=`: its part of the cell is the cell, which rule 1 checks already.
+    const auto& fs = by_dim[dims[i]];
+    if (std::any_of(fs.begin(), fs.end(), [](const Filter& f) { return f.op == FilterOp::kEq && f.values.size() == 1; })) continue;
     Request check;
     check.metrics = {kPeople};
     check.dimensions = request.dimensions;
