@@ -8,7 +8,10 @@
 //                                                               11; 1 = off; the predictor is not suppressed);
 //                                                               one line per query: name median_ms p95_ms
 //                                                               rows source_table statements hidden (each
-//                                                               chart, then as NAME+f with two filters)
+//                                                               chart, then as NAME+f with two filters);
+//                                                               K > 1 adds the same answer without
+//                                                               suppression timed right after each run:
+//                                                               its median and the median paired ratio
 //   dashboard_bench run-fact FILE REPEATS                       the same, every query from the fact table
 //   dashboard_bench sql NAME                                    print the compiled SQL of one query
 //   dashboard_bench pg FILE REPEATS QUERIES.sql WORKDIR          the peer: a throwaway PostgreSQL 15
@@ -199,7 +202,7 @@ int main(int argc, char** argv) {
   const bool use_rollups = args[0] == "run";
   const int64_t min_cell_users = args[0] == "run" && args.size() >= 4 ? std::stoll(args[3]) : 1;
   auto time_one = [&](const std::string& name, auto&& compile, const query::Request* request = nullptr) -> int {
-    std::vector<double> ms;
+    std::vector<double> ms, plain_ms, ratios;
     size_t rows = 0;
     std::string source;
     int64_t statements = 1, hidden = 0;
@@ -214,7 +217,20 @@ int main(int argc, char** argv) {
         source = a->source;
         statements = a->statements;
         hidden = a->hidden;
-        if (i >= 0) ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        const double with = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        if (min_cell_users > 1) {  // the same answer without suppression right after: a pair on the same load
+          auto t1 = std::chrono::steady_clock::now();
+          auto fresh1 = layer->fresh_rollups(*conn);
+          if (!fresh1.ok()) return fail(fresh1.error());
+          auto b = query::answer(*conn, *layer, *request, *fresh1, 1);
+          if (!b.ok()) return fail(b.error().with_context(name));
+          const double without = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count();
+          if (i >= 0) {
+            plain_ms.push_back(without);
+            ratios.push_back(with / without);
+          }
+        }
+        if (i >= 0) ms.push_back(with);
         continue;
       }
       Result<query::CompiledQuery> q = compile(*fresh);
@@ -228,8 +244,14 @@ int main(int argc, char** argv) {
     std::sort(ms.begin(), ms.end());
     const double median = ms[ms.size() / 2];
     const double p95 = ms[std::min(ms.size() - 1, static_cast<size_t>(0.95 * static_cast<double>(ms.size())))];
-    std::printf("%-14s %10.1f %10.1f %8zu %s %lld %lld\n", name.c_str(), median, p95, rows, source.c_str(),
+    std::printf("%-14s %10.1f %10.1f %8zu %s %lld %lld", name.c_str(), median, p95, rows, source.c_str(),
                 static_cast<long long>(statements), static_cast<long long>(hidden));
+    if (!ratios.empty()) {  // without suppression: median, and the median of the paired ratios
+      std::sort(plain_ms.begin(), plain_ms.end());
+      std::sort(ratios.begin(), ratios.end());
+      std::printf(" %.1f %.2f", plain_ms[plain_ms.size() / 2], ratios[ratios.size() / 2]);
+    }
+    std::printf("\n");
     std::fflush(stdout);
     return 0;
   };
