@@ -9,6 +9,7 @@
 
 #include "common/state.h"
 #include "query/semantic_layer.h"
+#include "query/suppression.h"
 #include "query/table.h"
 
 namespace hrflow::query {
@@ -145,8 +146,13 @@ int run(const CliContext& ctx, const Options& o) {
       if (!c.ok()) return report_error(c.error());
       compiled = std::move(c).value();
       show_sql();
+      // Small-cell suppression, as the dashboard's API applies it (query.min_cell_users).
+      auto a = answer(*conn, *layer_used, req, *fresh, ctx.config.get_int("query.min_cell_users"));
+      if (!a.ok()) return report_error(with_hint(a.error()));
+      table = std::move(a->table);
+    } else {
+      table = run_read_only_sql(*conn, o.sql);
     }
-    table = o.sql.empty() ? execute(*conn, compiled) : run_read_only_sql(*conn, o.sql);
     if (!table.ok()) return report_error(with_hint(table.error()));
   }
   if (o.format == "csv") {
@@ -182,7 +188,11 @@ void add_query_command(CLI::App& app, CliContext& ctx) {
       "  hrflow query --sql \"SELECT activity_name, count(*) FROM serving.fct_heart_rates JOIN serving.dim_activities "
       "USING (activity_key) GROUP BY 1\"\n\n"
       "Filter values are bound as parameters (never pasted into SQL). The warehouse is opened read-only;\n"
-      "while `hrflow serve` owns it, serve answers the metrics; --sql needs serve stopped.\n\n";
+      "while `hrflow serve` owns it, serve answers the metrics; --sql needs serve stopped.\n"
+      "De-identified answers: cells of fewer than query.min_cell_users (default 11) distinct people are\n"
+      "hidden (NULL measures, the reason in a last column `suppressed`), and so are cells that would reveal\n"
+      "such a group through a total or by difference with another filter (src/query/README.md).\n"
+      "--sql reads the warehouse file directly and is not suppressed: it is for the warehouse's operators.\n\n";
   auto layer = SemanticLayer::builtin();
   footer += layer.ok() ? layer->describe() : "(semantic layer unavailable: " + layer.error().message + ")\n";
   cmd->footer(footer);

@@ -111,6 +111,13 @@ const std::vector<SettingSpec>& table() {
       {"transform.project_dir", T::kString, "",
        "Project folder of models, seeds and tests; empty = the built-in heart-rate warehouse."},
 
+      // --- query -----------------------------------------------------------------------------
+      {"query.min_cell_users", T::kInt, "11",
+       "Small-cell suppression: every aggregate of the semantic layer (dashboard, API, `hrflow query`, CSV "
+       "export) hides cells of fewer than this many distinct people, with complementary and differencing "
+       "protection (src/query/README.md). 1 turns it off (tests on tiny data only).",
+       {}, 1, 100000},
+
       // --- serve -----------------------------------------------------------------------------
       {"serve.host", T::kString, "127.0.0.1",
        "Address of the web UI and API. Beyond loopback a token (serve.token) is required."},

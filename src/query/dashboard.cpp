@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <map>
 
 #include "query/table.h"
 
@@ -132,8 +133,8 @@ Result<PredictorQueries> predictor_queries(const SemanticLayer& layer, const std
   return q;
 }
 
-Result<Dashboard> Dashboard::create(const db::Database& warehouse, SemanticLayer layer) {
-  return Dashboard(warehouse, std::move(layer));
+Result<Dashboard> Dashboard::create(const db::Database& warehouse, SemanticLayer layer, int64_t min_cell_users) {
+  return Dashboard(warehouse, std::move(layer), min_cell_users);
 }
 
 Result<std::string> Dashboard::meta() const {
@@ -173,11 +174,11 @@ Result<std::string> Dashboard::run_query(std::string_view body, bool csv) const 
   HRFLOW_ASSIGN_OR_RETURN(auto conn, db::Connection::connect(*db_));
   const auto start = std::chrono::steady_clock::now();
   HRFLOW_ASSIGN_OR_RETURN(auto fresh, layer_.fresh_rollups(conn));
-  HRFLOW_ASSIGN_OR_RETURN(CompiledQuery q, layer_.compile(req, fresh));
-  HRFLOW_ASSIGN_OR_RETURN(Table t, execute(conn, q));
-  if (csv) return to_csv(t);
-  json j = table_json(t);
-  j["source"] = q.source;
+  HRFLOW_ASSIGN_OR_RETURN(Answer a, answer(conn, layer_, req, fresh, min_cell_users_));
+  if (csv) return to_csv(a.table);
+  json j = table_json(a.table);
+  j["source"] = a.source;
+  if (min_cell_users_ > 1) j["suppression"] = {{"min_cell_users", min_cell_users_}, {"hidden", a.hidden}};
   j["elapsed_ms"] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return j.dump();
 }
@@ -195,6 +196,27 @@ Result<std::string> Dashboard::predictor(std::string_view body) const {
   Table probs{{t.columns.begin(), t.columns.begin() + kPredictorColumns}, {t.numeric.begin(), t.numeric.begin() + kPredictorColumns}, {}};
   json e = json::object();
   for (const auto& row : t.rows) probs.rows.emplace_back(row.begin(), row.begin() + kPredictorColumns);
+  // Small-cell suppression: a (subregion, weekday, hour, activity) cell of too few people, and the cells
+  // hidden with it so that the probabilities of a slot (they add up to one) do not give it away, keep
+  // their activity but not their minutes, probability or rank.
+  if (min_cell_users_ > 1) {
+    Request cells{{"people"}, {"subregion", "local_weekday", "local_hour", "activity"}, filters, {}, {}};
+    HRFLOW_ASSIGN_OR_RETURN(Answer a, answer(conn, layer_, cells, fresh, min_cell_users_));
+    std::map<std::string, std::string> hidden;
+    for (const auto& row : a.table.rows) {
+      if (!row.back()) continue;
+      hidden[row[0].value_or("Unknown") + "\x1f" + row[1].value_or("") + "\x1f" + row[2].value_or("") + "\x1f" + row[3].value_or("")] = *row.back();
+    }
+    probs.columns.push_back(kSuppressedColumn);
+    probs.numeric.push_back(false);
+    for (auto& row : probs.rows) {
+      auto it = hidden.find(row[0].value_or("") + "\x1f" + row[1].value_or("") + "\x1f" + row[2].value_or("") + "\x1f" + row[3].value_or(""));
+      if (it != hidden.end()) {
+        for (size_t c = 4; c < kPredictorColumns; ++c) row[c].reset();
+      }
+      row.push_back(it == hidden.end() ? std::nullopt : std::optional<std::string>(it->second));
+    }
+  }
   if (!t.rows.empty()) {
     json first = table_json(Table{t.columns, t.numeric, {t.rows[0]}})["rows"][0];
     for (size_t c = kPredictorColumns; c < t.columns.size(); ++c) e[t.columns[c]] = first[c];

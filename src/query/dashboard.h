@@ -5,7 +5,10 @@
 //   GET  /dashboard/                the page; /dashboard/<asset> its scripts, styles and map
 //   GET  /api/dashboard/meta        metrics, dimensions and the values the filters offer
 //   POST /api/dashboard/query       {"metrics":[..],"by":[..],"filters":[{"dimension","op","values"}],
-//                                    "order":[{"field","desc"}],"limit":N} -> {"columns","rows"}
+//                                    "order":[{"field","desc"}],"limit":N} -> {"columns","rows",
+//                                   "suppression":{"min_cell_users","hidden"}}: cells of fewer than
+//                                   min_cell_users people are hidden (suppression.h): NULL measures
+//                                   and the reason in the last column, "suppressed"
 //                                   (?format=csv -> the same rows as CSV)
 //   POST /api/dashboard/predictor   {"filters":[..]} -> the activity predictor of question 3:
 //                                   P(activity | subregion, local weekday, local hour) learned on
@@ -26,6 +29,7 @@
 #include "common/duckdb.h"
 #include "common/status.h"
 #include "query/semantic_layer.h"
+#include "query/suppression.h"
 
 namespace httplib {
 class Server;
@@ -45,7 +49,9 @@ inline const EmbeddedFile* find_asset(std::string_view path) { return dashboard_
 
 class Dashboard {
  public:
-  static Result<Dashboard> create(const db::Database& warehouse, SemanticLayer layer);
+  // `min_cell_users`: the setting query.min_cell_users (1 = no suppression, for tests on tiny data).
+  static Result<Dashboard> create(const db::Database& warehouse, SemanticLayer layer,
+                                  int64_t min_cell_users = kDefaultMinCellUsers);
 
   // Answer one request; `query_format` is the ?format= parameter ("" or "csv").
   HttpReply handle(std::string_view method, std::string_view path, std::string_view body,
@@ -56,12 +62,13 @@ class Dashboard {
   const SemanticLayer& layer() const { return layer_; }
 
  private:
-  Dashboard(const db::Database& db, SemanticLayer layer) : db_(&db), layer_(std::move(layer)) {}
+  Dashboard(const db::Database& db, SemanticLayer layer, int64_t k) : db_(&db), layer_(std::move(layer)), min_cell_users_(k) {}
   Result<std::string> meta() const;
   Result<std::string> run_query(std::string_view body, bool csv) const;
   Result<std::string> predictor(std::string_view body) const;
   const db::Database* db_;
   SemanticLayer layer_;
+  int64_t min_cell_users_;
 };
 
 // The activity predictor for `filters`, from the fact table or one of `rollups` (see

@@ -1,11 +1,17 @@
 // The dashboard's queries timed against a warehouse (bench/dashboard.sh drives it):
 //   dashboard_bench generate FILE USERS DAYS READINGS_PER_DAY   synthetic star schema into FILE
-//   dashboard_bench run FILE REPEATS                            every dashboard query REPEATS times, as the
+//   dashboard_bench run FILE REPEATS [K]                        every dashboard query REPEATS times, as the
 //                                                               dashboard runs it (from a rollup when one
 //                                                               has what it needs; rollups missing or out
-//                                                               of date are built first, not timed);
+//                                                               of date are built first, not timed), with
+//                                                               small-cell suppression at K people (default
+//                                                               11; 1 = off; the predictor is not suppressed);
 //                                                               one line per query: name median_ms p95_ms
-//                                                               rows source_table
+//                                                               rows source_table statements hidden (each
+//                                                               chart, then as NAME+f with two filters);
+//                                                               K > 1 adds the same answer without
+//                                                               suppression timed right after each run:
+//                                                               its median and the median paired ratio
 //   dashboard_bench run-fact FILE REPEATS                       the same, every query from the fact table
 //   dashboard_bench sql NAME                                    print the compiled SQL of one query
 //   dashboard_bench pg FILE REPEATS QUERIES.sql WORKDIR          the peer: a throwaway PostgreSQL 15
@@ -27,6 +33,7 @@
 
 #include "oltp/postgres_server.h"
 #include "query/dashboard.h"
+#include "query/suppression.h"
 #include "query/table.h"
 #include "query/test_warehouse.h"
 
@@ -86,7 +93,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (args.size() < 3) {
-    std::fprintf(stderr, "usage: dashboard_bench generate FILE USERS DAYS PER_DAY | run FILE REPEATS | sql NAME\n");
+    std::fprintf(stderr, "usage: dashboard_bench generate FILE USERS DAYS PER_DAY | run FILE REPEATS [K] | run-fact FILE REPEATS | sql NAME\n");
     return 2;
   }
   auto db = db::Database::open(args[1]);
@@ -193,14 +200,39 @@ int main(int argc, char** argv) {
   // in run-fact), compile, execute. One untimed run per query first: an open dashboard answers from a
   // warm buffer cache, and the first query after opening the file would time reading it from disk.
   const bool use_rollups = args[0] == "run";
-  auto time_one = [&](const std::string& name, auto&& compile) -> int {
-    std::vector<double> ms;
+  const int64_t min_cell_users = args[0] == "run" && args.size() >= 4 ? std::stoll(args[3]) : 1;
+  auto time_one = [&](const std::string& name, auto&& compile, const query::Request* request = nullptr) -> int {
+    std::vector<double> ms, plain_ms, ratios;
     size_t rows = 0;
     std::string source;
+    int64_t statements = 1, hidden = 0;
     for (int i = -1; i < repeats; ++i) {
       auto t0 = std::chrono::steady_clock::now();
       auto fresh = use_rollups ? layer->fresh_rollups(*conn) : Result<std::set<std::string>>(std::set<std::string>{});
       if (!fresh.ok()) return fail(fresh.error());
+      if (request) {  // the answer the dashboard gives: with small-cell suppression
+        auto a = query::answer(*conn, *layer, *request, *fresh, min_cell_users);
+        if (!a.ok()) return fail(a.error().with_context(name));
+        rows = a->table.rows.size();
+        source = a->source;
+        statements = a->statements;
+        hidden = a->hidden;
+        const double with = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        if (min_cell_users > 1) {  // the same answer without suppression right after: a pair on the same load
+          auto t1 = std::chrono::steady_clock::now();
+          auto fresh1 = layer->fresh_rollups(*conn);
+          if (!fresh1.ok()) return fail(fresh1.error());
+          auto b = query::answer(*conn, *layer, *request, *fresh1, 1);
+          if (!b.ok()) return fail(b.error().with_context(name));
+          const double without = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count();
+          if (i >= 0) {
+            plain_ms.push_back(without);
+            ratios.push_back(with / without);
+          }
+        }
+        if (i >= 0) ms.push_back(with);
+        continue;
+      }
       Result<query::CompiledQuery> q = compile(*fresh);
       if (!q.ok()) return fail(q.error().with_context(name));
       auto r = query::execute(*conn, *q);
@@ -212,12 +244,29 @@ int main(int argc, char** argv) {
     std::sort(ms.begin(), ms.end());
     const double median = ms[ms.size() / 2];
     const double p95 = ms[std::min(ms.size() - 1, static_cast<size_t>(0.95 * static_cast<double>(ms.size())))];
-    std::printf("%-14s %10.1f %10.1f %8zu %s\n", name.c_str(), median, p95, rows, source.c_str());
+    std::printf("%-14s %10.1f %10.1f %8zu %s %lld %lld", name.c_str(), median, p95, rows, source.c_str(),
+                static_cast<long long>(statements), static_cast<long long>(hidden));
+    if (!ratios.empty()) {  // without suppression: median, and the median of the paired ratios
+      std::sort(plain_ms.begin(), plain_ms.end());
+      std::sort(ratios.begin(), ratios.end());
+      std::printf(" %.1f %.2f", plain_ms[plain_ms.size() / 2], ratios[ratios.size() / 2]);
+    }
+    std::printf("\n");
     std::fflush(stdout);
     return 0;
   };
-  for (const auto& q : query::testing::dashboard_requests()) {
-    if (int rc = time_one(q.name, [&](const std::set<std::string>& fresh) { return layer->compile(q.request, fresh); })) return rc;
+  // Every chart as the page first asks for it, then with two of the page's filters set (sex, age
+  // group: what small-cell suppression checks for differencing grows with the filtered dimensions).
+  auto requests = query::testing::dashboard_requests();
+  for (auto r : query::testing::dashboard_requests()) {
+    r.name += "+f";
+    r.request.filters.push_back({"sex", query::FilterOp::kEq, {"F"}});
+    r.request.filters.push_back({"age_group", query::FilterOp::kNe, {"70+"}});
+    requests.push_back(std::move(r));
+  }
+  for (const auto& q : requests) {
+    if (int rc = time_one(q.name, [&](const std::set<std::string>& fresh) { return layer->compile(q.request, fresh); },
+                          use_rollups ? &q.request : nullptr)) return rc;
   }
   auto predictor = [&](const std::set<std::string>& fresh) -> Result<query::CompiledQuery> {
     HRFLOW_ASSIGN_OR_RETURN(auto pq, query::predictor_queries(*layer, {}, fresh));

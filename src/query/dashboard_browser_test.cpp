@@ -1,7 +1,8 @@
 // The dashboard in a real browser (Debian's Chromium, headless, driven by playwright-core from npm):
-// every chart renders with data, a filter changes the numbers, export downloads a CSV; screenshots
-// are saved under <build>/test-artifacts/dashboard/ for review. The page is served by the same
-// routes `hrflow serve` mounts (Dashboard::mount) over a synthetic star schema.
+// every chart renders with data, a filter changes the numbers, export downloads a CSV, and a cell of
+// three people is shown as suppressed; screenshots are saved under <build>/test-artifacts/dashboard/
+// for review. The page is served by the same routes `hrflow serve` mounts (Dashboard::mount) over a
+// synthetic star schema, with small-cell suppression at its default (11 people).
 #include <httplib.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -26,12 +27,18 @@ TEST(DashboardBrowser, EveryChartRendersFiltersApplyAndExportDownloadsCsv) {
   ASSERT_TRUE(db.ok());
   {
     auto conn = db::Connection::connect(*db);
-    auto st = testing::create_synthetic_star_schema(*conn, {.users = 42, .days = 400, .readings_per_day = 12, .first_day = 19600});
+    // Enough people that the charts' cells hold 11 or more, but for one: blood type AB- and race O,
+    // three people.
+    auto st = testing::create_synthetic_star_schema(*conn, {.users = 1400, .days = 60, .readings_per_day = 8, .first_day = 19600});
+    ASSERT_TRUE(st.ok()) << st.error().message;
+    st = conn->execute(
+        "UPDATE serving.dim_users SET race = 'W' WHERE blood_type = 'AB-' AND race = 'O' AND user_id NOT IN "
+        "(SELECT user_id FROM serving.dim_users WHERE blood_type = 'AB-' AND race = 'O' ORDER BY user_id LIMIT 3)");
     ASSERT_TRUE(st.ok()) << st.error().message;
   }
   auto layer = SemanticLayer::builtin();
   ASSERT_TRUE(layer.ok());
-  auto dashboard = Dashboard::create(*db, std::move(layer).value());
+  auto dashboard = Dashboard::create(*db, std::move(layer).value(), kDefaultMinCellUsers);
   ASSERT_TRUE(dashboard.ok());
 
   httplib::Server server;
@@ -63,6 +70,14 @@ TEST(DashboardBrowser, EveryChartRendersFiltersApplyAndExportDownloadsCsv) {
       EXPECT_GT(c["marks"].get<int>(), 0) << name << " drew nothing";
     }
   }
+  // The three people's cell is hidden and says why; its complements too (2 x 2 cells, drawn grey).
+  const auto& blood_race = j["charts"]["blood_race"];
+  ASSERT_TRUE(blood_race["suppressed"].is_array()) << blood_race.dump();
+  EXPECT_EQ(blood_race["suppressed"].size(), 4u) << blood_race.dump();
+  bool three = false;
+  for (const auto& note : blood_race["suppressed"]) three = three || note == "AB- · O: suppressed: fewer than 11 people";
+  EXPECT_TRUE(three) << blood_race.dump();
+  EXPECT_EQ(blood_race["grey"].get<int>(), 4) << blood_race.dump();
   // The filter changed the numbers: fewer readings and users for one sex.
   const double before = std::stod(j["tiles_before"]["readings"].get<std::string>());
   const double after = std::stod(j["tiles_after"]["readings"].get<std::string>());
@@ -75,7 +90,7 @@ TEST(DashboardBrowser, EveryChartRendersFiltersApplyAndExportDownloadsCsv) {
   EXPECT_FALSE(j["prediction"].empty());
   // The export is the chart's data as CSV.
   EXPECT_EQ(j["download"]["name"], "hrflow-exercise_sex.csv");
-  EXPECT_EQ(j["download"]["text"].get<std::string>().rfind("activity,sex,avg_heart_rate\n", 0), 0u) << j["download"].dump();
+  EXPECT_EQ(j["download"]["text"].get<std::string>().rfind("activity,sex,avg_heart_rate,suppressed\n", 0), 0u) << j["download"].dump();
   EXPECT_TRUE(std::filesystem::exists(shots / "dashboard.png"));
 }
 

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "common/duckdb.h"
 #include "query/test_warehouse.h"
@@ -22,6 +23,8 @@ class QueryCli : public ::testing::Test {
     ASSERT_TRUE(conn.ok());
     auto st = query::testing::create_tiny_star_schema(*conn);
     ASSERT_TRUE(st.ok()) << st.error().message;
+    // Three people: the exact answers these tests check need suppression off (see SmallCellsAreHidden).
+    std::ofstream(dir_.path() / "hrflow.yml") << "query:\n  min_cell_users: 1\n";
   }
   CommandOutput query(std::vector<std::string> args) {
     args.insert(args.begin(), "query");
@@ -56,6 +59,19 @@ TEST_F(QueryCli, SeveralFiltersDatesAndLimit) {
                     "--order", "readings desc", "--limit", "1", "-f", "csv"});
   ASSERT_EQ(out.exit_code, 0) << out.output;
   EXPECT_EQ(out.output, "activity,readings\nWalk,2\n");
+}
+
+TEST_F(QueryCli, SmallCellsAreHiddenByDefault) {
+  std::filesystem::remove(dir_.path() / "hrflow.yml");  // query.min_cell_users: 11
+  auto csv = query({"-m", "readings,avg_heart_rate", "-b", "sex", "-f", "csv"});
+  ASSERT_EQ(csv.exit_code, 0) << csv.output;
+  EXPECT_EQ(csv.output, "sex,readings,avg_heart_rate,suppressed\nF,,,fewer than 11 people\nM,,,fewer than 11 people\n");
+  auto table = query({"-m", "readings"});
+  ASSERT_EQ(table.exit_code, 0) << table.output;
+  EXPECT_TRUE(contains(table.output, "NULL  fewer than 11 people")) << table.output;
+  std::ofstream(dir_.path() / "hrflow.yml") << "query:\n  min_cell_users: 3\n";
+  auto three = query({"-m", "readings", "-f", "csv"});
+  EXPECT_EQ(three.output, "readings,suppressed\n10,\n") << "three people reach a threshold of 3";
 }
 
 TEST_F(QueryCli, ReadOnlySql) {

@@ -317,6 +317,10 @@ Result<SemanticLayer> SemanticLayer::parse(std::string_view yaml, std::string_vi
       const std::string where = o + at(r.first) + ": rollup " + rollup.name;
       rollup.table = r.second["table"].as<std::string>("");
       rollup.covers = r.second["covers"].as<std::string>("");
+      rollup.columns = string_list(r.second["columns"]);
+      for (const auto& c : rollup.columns) {
+        if (!is_name(c)) return invalid_argument("{}: columns: '{}' is not a column name", where, c);
+      }
       if (rollup.table.empty() || !is_name(rollup.covers)) return invalid_argument("{}: needs table and covers (a column name)", where);
       const auto kept = string_list(r.second["keeps"]);
       auto only_kept = [&](const std::string& sql) {
@@ -439,12 +443,17 @@ Status SemanticLayer::add_requirements(const std::vector<std::string>& reqs, std
   return {};
 }
 
-Result<SourceClause> SemanticLayer::source(const std::set<std::string>& wanted, const std::vector<Filter>& filters) const {
+Result<SourceClause> SemanticLayer::source(const std::set<std::string>& wanted, const std::vector<Filter>& filters,
+                                           const std::vector<Filter>& outside) const {
   std::set<std::string> needed;
   HRFLOW_TRY(add_requirements({wanted.begin(), wanted.end()}, needed));
   SourceClause out;
   std::vector<std::string> conditions;
-  for (const auto& f : filters) {
+  std::vector<Filter> all = filters;
+  all.insert(all.end(), outside.begin(), outside.end());
+  for (size_t n = 0; n < all.size(); ++n) {
+    const Filter& f = all[n];
+    if (n == filters.size()) conditions.emplace_back();  // the outside filters are AND-ed, then negated
     HRFLOW_ASSIGN_OR_RETURN(const Dimension* d, find_dimension(f.dimension));
     if (f.values.empty()) return invalid_argument("filter on '{}' has no value", f.dimension);
     if (f.values.size() > 1 && f.op != FilterOp::kEq && f.op != FilterOp::kNe) {
@@ -458,15 +467,23 @@ Result<SourceClause> SemanticLayer::source(const std::set<std::string>& wanted, 
       out.params.push_back(std::move(p));
       ph += (ph.empty() ? "" : ", ") + placeholder(d->type);
     }
+    std::string cond;
     if (f.values.size() > 1) {
-      conditions.push_back(fmt::format("({}) {} ({})", d->sql, f.op == FilterOp::kEq ? "IN" : "NOT IN", ph));
+      cond = fmt::format("({}) {} ({})", d->sql, f.op == FilterOp::kEq ? "IN" : "NOT IN", ph);
     } else if (f.op == FilterOp::kNe) {
       // != keeps rows where the dimension is unknown (NULL), as a user reading "not X" expects.
-      conditions.push_back(fmt::format("({}) IS DISTINCT FROM {}", d->sql, ph));
+      cond = fmt::format("({}) IS DISTINCT FROM {}", d->sql, ph);
     } else {
-      conditions.push_back(fmt::format("({}) {} {}", d->sql, filter_op_text(f.op), ph));
+      cond = fmt::format("({}) {} {}", d->sql, filter_op_text(f.op), ph);
+    }
+    if (n < filters.size()) {
+      conditions.push_back(std::move(cond));
+    } else {
+      conditions.back() += (conditions.back().empty() ? "" : " AND ") + ("(" + cond + ")");
     }
   }
+  // A row fails the outside filters when they are not all true (a NULL comparison fails, as in WHERE).
+  if (!outside.empty()) conditions.back() = "NOT coalesce(" + conditions.back() + ", false)";
   out.from = fmt::format("FROM {} {}", fact_table_, fact_alias_);
   for (const auto& j : joins_) {  // declaration order keeps dependencies first
     if (needed.count(j.name)) out.from += fmt::format("\n{} {} {} ON {}", j.left ? "LEFT JOIN" : "JOIN", j.table, j.alias, j.on);
@@ -488,6 +505,9 @@ bool SemanticLayer::answers(const Request& req) const {
   for (const auto& f : req.filters) {
     if (!has_dimension(f.dimension)) return false;
   }
+  for (const auto& f : req.outside) {
+    if (!has_dimension(f.dimension)) return false;
+  }
   return true;
 }
 
@@ -505,7 +525,12 @@ Result<std::set<std::string>> SemanticLayer::fresh_rollups(db::Connection& conn)
   for (const auto& r : rollups_) {
     // A missing table is an error here: the rollup is simply not used.
     auto held = conn.scalar(fmt::format("SELECT coalesce(sum({}), 0) FROM {}", db::quote_identifier(r.covers), r.table));
-    if (held.ok() && *held == facts) out.insert(r.name);
+    if (!held.ok() || *held != facts) continue;
+    bool has_columns = true;  // a table built before a column was added lacks it until rebuilt
+    for (const auto& c : r.columns) {
+      has_columns = has_columns && conn.execute(fmt::format("SELECT {} FROM {} LIMIT 0", db::quote_identifier(c), r.table)).ok();
+    }
+    if (has_columns) out.insert(r.name);
   }
   return out;
 }
@@ -546,7 +571,7 @@ Result<CompiledQuery> SemanticLayer::compile_here(const Request& req) const {
   if (req.limit && (*req.limit < 1 || *req.limit > kMaxLimit)) {
     return invalid_argument("limit must be between 1 and {}", kMaxLimit);
   }
-  HRFLOW_ASSIGN_OR_RETURN(SourceClause src, source(joins, req.filters));
+  HRFLOW_ASSIGN_OR_RETURN(SourceClause src, source(joins, req.filters, req.outside));
   q.sql = "SELECT " + select[0];
   for (size_t i = 1; i < select.size(); ++i) q.sql += ",\n       " + select[i];
   q.sql += "\n" + src.from;

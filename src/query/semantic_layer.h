@@ -74,6 +74,9 @@ struct Request {
   std::vector<Filter> filters;          // AND-ed
   std::vector<OrderBy> order;           // default: the dimensions, ascending
   std::optional<int64_t> limit;
+  // Rows must fail at least one of these (besides passing `filters`): the part of a cell that a set of
+  // filters removes, which small-cell suppression checks (suppression.h). Not offered to users.
+  std::vector<Filter> outside;
 };
 
 // A value to bind: strings and dates as text (the SQL casts them), integers as integers.
@@ -110,6 +113,7 @@ class SemanticLayer;
 struct Rollup {
   std::string name, table;
   std::string covers;  // its column counting readings: sums to the fact's row count when up to date
+  std::vector<std::string> columns;  // further columns it must have to be used (YAML `columns`)
   std::shared_ptr<const SemanticLayer> layer;
 };
 
@@ -133,7 +137,9 @@ class SemanticLayer {
   // Validated pieces for composite analyses (same rules as compile()).
   Result<const Dimension*> find_dimension(std::string_view name) const;
   Result<const Measure*> find_measure(std::string_view name) const;
-  Result<SourceClause> source(const std::set<std::string>& joins, const std::vector<Filter>& filters) const;
+  // `outside`: rows must also fail at least one of these filters (Request::outside).
+  Result<SourceClause> source(const std::set<std::string>& joins, const std::vector<Filter>& filters,
+                              const std::vector<Filter>& outside = {}) const;
 
   const std::vector<Measure>& measures() const { return measures_; }
   const std::vector<Dimension>& dimensions() const { return dimensions_; }

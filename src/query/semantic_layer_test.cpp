@@ -250,7 +250,7 @@ TEST(Rendering, CsvQuotesAndJsonKeepsNumbers) {
 
 TEST(DashboardApi, QueryEndpointValidatesAndAnswers) {
   TinyWarehouse w;
-  auto d = Dashboard::create(w.db, layer());
+  auto d = Dashboard::create(w.db, layer(), 1);  // three people: no suppression (suppression_test.cpp)
   ASSERT_TRUE(d.ok());
   auto r = d->handle("POST", "/api/dashboard/query",
                      R"({"metrics":["avg_heart_rate"],"by":["activity"],"filters":[{"dimension":"sex","op":"=","values":["M"]}],"order":[{"field":"avg_heart_rate","desc":true}]})");
@@ -350,6 +350,9 @@ TEST(Rollups, EveryDashboardChartGetsTheFactTablesAnswerFromARollup) {
   }
   requests.push_back({"spread", {{"min_heart_rate", "max_heart_rate", "stddev_heart_rate", "readings"}, {"country", "local_weekday"}, {}, {}, {}}});
   requests.push_back({"spread_daily", {{"stddev_heart_rate", "users", "activity_minutes"}, {"month_start", "age_group"}, {{"country", FilterOp::kEq, {"DE"}}}, {}, {}}});
+  // The people small-cell suppression counts, from either rollup.
+  requests.push_back({"people_hourly", {{"people", "readings"}, {"subregion", "local_hour", "activity"}, {{"sex", FilterOp::kEq, {"F"}}}, {}, {}}});
+  requests.push_back({"people_daily", {{"people", "users"}, {"blood_type", "race"}, {{"date", FilterOp::kGe, {"2024-01-05"}}}, {}, {}}});
   for (const auto& [name, request] : requests) {
     auto from_fact = w.l.compile(request);
     auto from_rollup = w.l.compile(request, fresh);

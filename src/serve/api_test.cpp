@@ -207,10 +207,13 @@ TEST(ServeLive, AReadingProducedLiveReachesTheFactTableByItself) {
   HRFLOW_START_OR_SKIP(pg, PostgresInstance::start());
   TempDir dir;
   const std::string cfg = (dir.path() / "hrflow.yml").string();
-  // Small event-time files so the sink closes them every couple of seconds at --speed 60.
+  // Small event-time files so the sink closes them every couple of seconds at --speed 60. The first
+  // readings come from a few of the 20 users: small-cell suppression (query.min_cell_users) off, so that
+  // the count of readings is visible from the first one on.
   std::ofstream(cfg) << "state_dir: " << (dir.path() / ".hrflow").string() << "\n"
                      << "oltp:\n  url: " << pg->url() << "\n"
-                     << "sink:\n  rotate_interval: 2m\n";
+                     << "sink:\n  rotate_interval: 2m\n"
+                     << "query:\n  min_cell_users: 1\n";
   auto gen = run_hrflow({"-c", cfg, "oltp", "generate", "--users", "20"});
   ASSERT_EQ(gen.exit_code, 0) << gen.output;
 

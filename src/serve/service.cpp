@@ -87,7 +87,7 @@ class ServiceImpl final : public Service {
     const std::string project = config_.get_string("transform.project_dir");
     auto layer = query::SemanticLayer::for_project(project.empty() ? fs::path() : config_.get_path("transform.project_dir"));
     if (layer.ok()) {
-      auto dashboard = query::Dashboard::create(*db_, std::move(layer).value());
+      auto dashboard = query::Dashboard::create(*db_, std::move(layer).value(), config_.get_int("query.min_cell_users"));
       if (dashboard.ok()) dashboard_ = std::make_unique<query::Dashboard>(std::move(dashboard).value());
     }
     if (!dashboard_) spdlog::warn("the dashboard is not served: {}", layer.ok() ? "it could not start" : layer.error().message);

@@ -2,12 +2,15 @@
 -- dashboard filters on (sex, age group, address country): what the local-time charts (activity by hour
 -- and weekday, the predictor) need, in a twentieth of the rows. Local time and age group are the
 -- semantic layer's (macros/rollups.sql). activity_slots counts distinct (user, 10-minute slot) pairs,
--- so it adds up exactly across rows; distinct users are not kept (ask the daily rollup or the fact table).
+-- so it adds up exactly across rows; distinct users are not kept (ask the daily rollup or the fact table),
+-- but person_ids lists the row's people (the semantic layer's {person_id}: the user id, or for a reading of
+-- an unknown user version a negative id from its key), so that small-cell suppression can count them.
 -- Incremental: the days from rollup_window_start() on are aggregated again and replace their rows.
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
-    unique_key=['event_date']
+    unique_key=['event_date'],
+    on_schema_change='fail'
 ) }}
 
 {% if is_incremental() %}
@@ -79,6 +82,7 @@ select
     min(p.min_heart_rate) as min_heart_rate,
     max(p.max_heart_rate) as max_heart_rate,
     cast(sum(p.activity_slots) as integer) as activity_slots,
+    list(distinct coalesce(u.user_id, -cast(hash(p.unknown_user_key) >> 2 as bigint))) as person_ids,
     max(p.last_reading_at) as last_reading_at
 from per_user p
 left join users u on u.user_n = p.user_n

@@ -1,5 +1,7 @@
 // The research dashboard: every chart is a request to the semantic layer (POST api/dashboard/query)
-// built from the filters, drawn with Vega-Lite; every chart's rows can be exported as CSV.
+// built from the filters, drawn with Vega-Lite; every chart's rows can be exported as CSV. Cells the
+// API hides (small-cell suppression: too few people) come with a reason in the column `suppressed`;
+// heatmaps draw them grey, and every chart lists them under it ("suppressed: fewer than 11 people").
 'use strict';
 
 const API = '../api/dashboard/';
@@ -246,6 +248,43 @@ function exportCsv(id) {
   setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
 }
 
+// --- suppressed cells -------------------------------------------------------------------------------
+function suppressionNote(id, rows, dims) {
+  const c = card(id);
+  let list = c.querySelector('.suppressed');
+  const hidden = rows.filter(r => r.suppressed);
+  if (!hidden.length) { if (list) list.remove(); return; }
+  if (!list) { list = document.createElement('ul'); list.className = 'suppressed'; c.appendChild(list); }
+  list.innerHTML = '';
+  list.dataset.count = String(hidden.length);
+  const shown = 12;
+  for (const r of hidden.slice(0, shown)) {
+    const li = document.createElement('li');
+    const where = dims.map(d => r[d] === null ? 'unknown' : String(r[d])).join(' · ');
+    li.textContent = (where ? where + ': ' : '') + 'suppressed: ' + r.suppressed;
+    list.appendChild(li);
+  }
+  if (hidden.length > shown) {
+    const li = document.createElement('li');
+    li.textContent = `… and ${hidden.length - shown} more cells suppressed`;
+    list.appendChild(li);
+  }
+}
+// A heatmap (one rect per cell): hidden cells drawn grey with the reason as their tooltip.
+function withSuppressedCells(spec) {
+  if (spec.mark !== 'rect' || !spec.encoding) return spec;
+  const { x, y } = spec.encoding;
+  const grey = {
+    transform: [{ filter: 'datum.suppressed != null' }, { calculate: "'suppressed: ' + datum.suppressed", as: 'note' }],
+    mark: { type: 'rect', fill: '#d5d8de' },
+    encoding: { x, y, tooltip: [{ field: y.field }, { field: x.field }, { field: 'note', title: 'Hidden' }] },
+  };
+  const cells = { transform: [{ filter: 'datum.suppressed == null' }], mark: spec.mark, encoding: spec.encoding };
+  const rest = Object.assign({}, spec);
+  delete rest.mark; delete rest.encoding;
+  return Object.assign(rest, { layer: [grey, cells] });
+}
+
 // --- drawing ----------------------------------------------------------------------------------------
 async function drawChart(id, generation, filters) {
   const def = CHARTS[id];
@@ -257,12 +296,14 @@ async function drawChart(id, generation, filters) {
     if (generation !== state.generation) return;
     state.data[id] = table;
     const rows = records(table);
-    const spec = Object.assign({ $schema: 'https://vega.github.io/schema/vega-lite/v6.json', width: 'container', autosize: { type: 'fit-x', contains: 'padding' } }, def.spec(rows));
+    const spec = Object.assign({ $schema: 'https://vega.github.io/schema/vega-lite/v6.json', width: 'container', autosize: { type: 'fit-x', contains: 'padding' } },
+                               withSuppressedCells(def.spec(rows.filter(r => !r.suppressed))));
     if (def.inlineData !== false) spec.data = { values: rows };
     if (spec.facet || spec.projection) { delete spec.width; delete spec.autosize; }
     if (state.views[id]) state.views[id].finalize();
     const result = await vegaEmbed(view, spec, { renderer: 'svg', actions: false });
     state.views[id] = result.view;
+    suppressionNote(id, rows, def.request.by || []);
     const old = card(id).querySelector('.error');
     if (old) old.remove();
     setState(id, 'ready', table.rows.length);
@@ -279,6 +320,7 @@ async function drawTiles(generation, filters) {
     if (generation !== state.generation) return;
     state.data.tiles = table;
     const row = records(table)[0] || {};
+    suppressionNote('tiles', records(table), []);
     for (const el of document.querySelectorAll('#tiles [data-metric]')) {
       const v = row[el.dataset.metric];
       el.textContent = v === null || v === undefined ? '–' : Number(v).toLocaleString('en-US');
@@ -326,11 +368,11 @@ function showPrediction() {
   const list = document.getElementById('prediction');
   list.innerHTML = '';
   const rows = (state.predictor || []).filter(r => r.subregion === region && r.local_weekday === weekday && r.local_hour === hour)
-    .sort((a, b) => a.rank - b.rank).slice(0, 5);
+    .sort((a, b) => (a.rank ?? Infinity) - (b.rank ?? Infinity)).slice(0, 5);
   if (!rows.length) { list.innerHTML = '<li>No data for this region, weekday and hour.</li>'; return; }
   for (const r of rows) {
     const li = document.createElement('li');
-    li.textContent = `${r.activity}: ${(100 * r.probability).toFixed(1)}%`;
+    li.textContent = r.suppressed ? `${r.activity}: suppressed: ${r.suppressed}` : `${r.activity}: ${(100 * r.probability).toFixed(1)}%`;
     list.appendChild(li);
   }
 }

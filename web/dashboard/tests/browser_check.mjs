@@ -41,6 +41,8 @@ try {
         state: c.dataset.state, rows: Number(c.dataset.rows || 0),
         marks: c.querySelectorAll('.view svg path, .view svg rect, .view svg line').length,
         error: (c.querySelector('.error') || {}).textContent || '',
+        suppressed: [...c.querySelectorAll('.suppressed li')].map(li => li.textContent),
+        grey: c.querySelectorAll('.view svg path[fill="#d5d8de"], .view svg rect[fill="#d5d8de"]').length,
       };
     }
     const tiles = {};
