@@ -6,6 +6,7 @@
 namespace hrflow {
 void add_demo_command(CLI::App& app, CliContext& ctx);
 void add_config_command(CLI::App& app, CliContext& ctx);
+void add_import_commands(CLI::App& app, CliContext& ctx);  // import ..., export fhir
 namespace lake {
 void add_sink_command(CLI::App& app, CliContext& ctx);
 }

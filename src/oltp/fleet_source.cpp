@@ -97,7 +97,7 @@ Result<Fleet> load_fleet(PgConnection& conn) {
   };
 
   std::map<int64_t, RowText> current;
-  HRFLOW_ASSIGN_OR_RETURN(auto users, conn.exec(fmt::format("SELECT {} FROM users ORDER BY user_id", kColumns)));
+  HRFLOW_ASSIGN_OR_RETURN(auto users, conn.exec(fmt::format("SELECT {} FROM users WHERE user_id < {} ORDER BY user_id", kColumns, kFirstImportedUserId)));
   for (int i = 0; i < users.rows(); ++i) current.emplace(users.int64(i, 0), row_text(users, i, 0));
 
   struct Event {
