@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -236,6 +237,43 @@ TEST_F(ImportEndToEnd, AnImportKilledWhileSendingFinishesOnTheNextRunWithEveryRe
   auto all = stream_readings("after-rerun", &duplicates);
   EXPECT_EQ(duplicates, 0u);
   EXPECT_EQ(all[90001].size(), static_cast<size_t>(kReadings));
+}
+
+TEST_F(ImportEndToEnd, FitbitAndOpenMHealthWithPseudonymsKeepNoLabelAnywhere) {
+  for (const auto& s : std::vector<std::vector<std::string>>{{"oltp", "up"},
+                                                             {"oltp", "generate", "--users", "5", "--as-of", "2025-01-01 00:00:00"}}) {
+    step(s);
+    if (HasFatalFailure()) return;
+  }
+  write_file(dir_.path() / "fitbit" / "heart_rate-2025-03-30.json",
+             R"([{"dateTime":"03/30/25 01:59:00","value":{"bpm":58,"confidence":3}},)"
+             R"({"dateTime":"03/30/25 03:01:00","value":{"bpm":59,"confidence":3}},)"
+             R"({"dateTime":"03/30/25 03:02:00","value":{"bpm":999,"confidence":3}}])");
+  write_file(dir_.path() / "omh.ndjson",
+             R"({"header":{"schema_id":{"namespace":"omh","name":"heart-rate","version":"2.0"}},"body":{"heart_rate":{"value":61,"unit":"beats/min"},"effective_time_frame":{"date_time":"2025-03-10T07:00:00Z"}}})"
+             "\n");
+  ::setenv("HRFLOW_PSEUDONYM_KEY", "study-key-1", 1);
+  auto fitbit = run({"import", "fitbit", (dir_.path() / "fitbit").string(), "--participant", "P018", "--timezone", "Europe/Oslo", "-q"});
+  auto omh = run({"import", "omh", (dir_.path() / "omh.ndjson").string(), "--participant", "P019", "-q"});
+  ::unsetenv("HRFLOW_PSEUDONYM_KEY");
+  ASSERT_EQ(fitbit.exit_code, 0) << fitbit.output;
+  ASSERT_EQ(omh.exit_code, 0) << omh.output;
+  EXPECT_EQ(summary_count(fitbit.output, "readings imported"), 2u) << fitbit.output;
+  EXPECT_EQ(summary_count(fitbit.output, "errors"), 1u) << fitbit.output;
+  EXPECT_EQ(summary_count(omh.output, "readings imported"), 1u) << omh.output;
+  EXPECT_EQ(fitbit.output.find("P018"), std::string::npos) << fitbit.output;
+  EXPECT_NE(fitbit.output.find("participant        px-"), std::string::npos) << fitbit.output;
+  // Without the key the label is a different participant: the pseudonym is all the database knows.
+  auto plain = run({"import", "omh", (dir_.path() / "omh.ndjson").string(), "--participant", "P019", "-q"});
+  ASSERT_EQ(plain.exit_code, 0) << plain.output;
+  EXPECT_NE(plain.output.find("P019 = user 90003 (new user)"), std::string::npos) << plain.output;
+  uint64_t duplicates = 0;
+  auto in_stream = stream_readings("pseudonyms", &duplicates);
+  // 30 March 2025: Oslo is at +01:00 until 02:00, then +02:00.
+  const int64_t day = days_from_civil(2025, 3, 30) * 86400;
+  EXPECT_EQ(in_stream[90001], (std::map<int64_t, int64_t>{{day + 59 * 60, 58}, {day + 3600 + 60, 59}}));
+  EXPECT_EQ(in_stream[90002], (std::map<int64_t, int64_t>{{kT0, 61}}));
+  EXPECT_EQ(in_stream[90003], (std::map<int64_t, int64_t>{{kT0, 61}}));
 }
 
 }  // namespace
