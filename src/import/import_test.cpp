@@ -189,6 +189,18 @@ TEST_F(ImportEndToEnd, AppleHealthReachesTheWarehouseOnceAndRoundTripsThroughFhi
   EXPECT_EQ(duplicates, 0u);
   EXPECT_EQ(in_stream[90002], warehouse);
   EXPECT_EQ(in_stream[90001], warehouse);
+
+  // With privacy.pseudonym_key the export carries keyed hashes, never user ids.
+  ::setenv("HRFLOW_PSEUDONYM_KEY", "export-key", 1);
+  auto hashed = run({"export", "fhir", "--out", (dir_.path() / "fhir-hashed").string(), "--user", "90001", "-q"});
+  ::unsetenv("HRFLOW_PSEUDONYM_KEY");
+  ASSERT_EQ(hashed.exit_code, 0) << hashed.output;
+  std::ifstream patients(dir_.path() / "fhir-hashed" / "Patient.ndjson");
+  std::string patient((std::istreambuf_iterator<char>(patients)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(patient.find("user-"), std::string::npos) << patient;
+  EXPECT_NE(patient.find(R"("id":"px-)"), std::string::npos) << patient;
+  EXPECT_NE(patient.find(R"("birthDate":"1984-06-15")"), std::string::npos) << patient;
+  EXPECT_NE(hashed.output.find("observations  320"), std::string::npos) << hashed.output;
 }
 
 TEST_F(ImportEndToEnd, AnImportKilledWhileSendingFinishesOnTheNextRunWithEveryReadingOnce) {
