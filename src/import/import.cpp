@@ -227,6 +227,24 @@ Result<ImportReport> run_import(const Config& config, const ImportOptions& o) {
     report.participants.push_back({subjects[i].label, users.user_ids[i], users.created[i], 0});
   }
 
+  // Readings the warehouse could not place are skipped here, with their reason, rather than sent.
+  HRFLOW_ASSIGN_OR_RETURN(const int64_t activities_from, activities_first_version(conn));
+  HRFLOW_ASSIGN_OR_RETURN(auto users_from, users_first_version(conn, users.user_ids));
+  std::vector<int64_t> placeable_from(subjects.size());
+  for (size_t i = 0; i < subjects.size(); ++i) {
+    auto it = users_from.find(users.user_ids[i]);
+    placeable_from[i] = it == users_from.end() ? std::numeric_limits<int64_t>::max() : it->second;
+  }
+  const std::string too_early = fmt::format(
+      "before {} UTC (the warehouse keeps no readings before it: dbt var test_records_before)", format_utc(kWarehouseFirstReading));
+  const std::string before_activities = fmt::format(
+      "before {} UTC, when the operational activities begin (oltp generate --as-of): the warehouse cannot place them",
+      format_utc(activities_from));
+  const std::string before_user =
+      "before the participant's user began in the operational database (a server without a settable clock, or "
+      "readings older than an earlier import): the warehouse cannot place them";
+  uint64_t skipped_early = 0, skipped_activities = 0, skipped_user = 0;
+
   std::set<int64_t> user_set(users.user_ids.begin(), users.user_ids.end());
   HRFLOW_ASSIGN_OR_RETURN(auto journal, Journal::open(dir / "readings.journal", user_set));
   HRFLOW_ASSIGN_OR_RETURN(auto producer, stream::open_producer(config));
@@ -279,7 +297,11 @@ Result<ImportReport> run_import(const Config& config, const ImportOptions& o) {
     for (const auto& r : chunk) {
       const auto user = static_cast<uint32_t>(users.user_ids[r.subject]);
       const auto ts = static_cast<uint32_t>(r.timestamp);
-      if (r.timestamp < kWarehouseFirstReading) ++report.before_warehouse_start;
+      if (r.timestamp < kWarehouseFirstReading || r.timestamp < activities_from || r.timestamp < placeable_from[r.subject]) {
+        ++(r.timestamp < kWarehouseFirstReading ? skipped_early : r.timestamp < activities_from ? skipped_activities : skipped_user);
+        progress.add(1);
+        continue;
+      }
       if (journal.holds(user, ts)) {
         ++report.duplicates;
         progress.add(1);
@@ -300,6 +322,10 @@ Result<ImportReport> run_import(const Config& config, const ImportOptions& o) {
   }
   if (!report.interrupted) HRFLOW_TRY(send_batch());
   progress.finish();
+  for (auto [reason, n] : {std::pair{&too_early, skipped_early}, std::pair{&before_activities, skipped_activities},
+                           std::pair{&before_user, skipped_user}}) {
+    if (n) report.skipped[*reason] += n;
+  }
   for (size_t i = 0; i < subjects.size(); ++i) report.participants[i].readings = per_subject[i];
   report.deliver_seconds = seconds_since(t1);
   if (report.errors.empty()) std::filesystem::remove(report.errors_path, ec);
@@ -322,18 +348,6 @@ std::vector<std::string> summary_lines(const ImportReport& r) {
   if (r.recovered) lines.push_back(fmt::format("recovered          {:>12}  readings of an interrupted import found in the stream", with_thousands(r.recovered)));
   for (const auto& p : r.participants) {
     lines.push_back(fmt::format("participant        {} = user {}{}", p.label, p.user_id, p.created ? " (new user)" : ""));
-  }
-  if (r.before_warehouse_start) {
-    lines.push_back(fmt::format("note: {} readings are from before {} UTC; the warehouse's staging leaves those out "
-                                "(dbt var test_records_before)",
-                                with_thousands(r.before_warehouse_start), format_utc(kWarehouseFirstReading)));
-  }
-  bool created = false;
-  for (const auto& p : r.participants) created = created || p.created;
-  if (created && !r.commit_time_simulated) {
-    lines.push_back(
-        "note: the operational database's clock cannot be set from here (oltp.url), so new users start now: the "
-        "warehouse places only their readings from now on");
   }
   if (r.interrupted) lines.push_back("interrupted: run the same command again to finish (nothing is sent twice)");
   return lines;

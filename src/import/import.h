@@ -55,14 +55,13 @@ struct ParticipantResult {
 };
 
 struct ImportReport {
-  uint64_t records_in = 0;  // = readings_read + skipped + errors
-  uint64_t readings_read = 0;  // valid heart-rate readings in the input
+  uint64_t records_in = 0;  // = imported + duplicates + skipped + errors
+  uint64_t readings_read = 0;  // valid heart-rate readings in the input (some then skipped: see import.cpp)
   uint64_t imported = 0;       // sent to the stream by this run
   uint64_t duplicates = 0;     // already imported (this or an earlier run), or twice in the input
   uint64_t recovered = 0;      // readings of a killed run found in the stream and marked done
   std::map<std::string, uint64_t> skipped, errors;  // by reason
   uint64_t workouts = 0;
-  uint64_t before_warehouse_start = 0;  // readings the warehouse's staging filters out (test_records_before)
   std::vector<ParticipantResult> participants;
   bool commit_time_simulated = false;
   bool interrupted = false;

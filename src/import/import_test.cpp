@@ -106,16 +106,24 @@ TEST_F(ImportEndToEnd, AppleHealthReachesTheWarehouseOnceAndRoundTripsThroughFhi
   for (int i = 0; i < 300; ++i) xml += apple_hr(kT0 + 10 * i, 60, std::to_string(60 + i % 50), "Anna’s Apple Watch", i < 100 ? 1 : 2);
   xml += apple_other("HKQuantityTypeIdentifierStepCount", kT0, "42", "count");
   xml += apple_hr(kT0 + 5000, 60, "900");
+  // Older than the warehouse keeps, and older than the operational activities (generated as of 2025).
+  xml += apple_hr(days_from_civil(2023, 6, 1) * 86400, 60, "70");
+  xml += apple_hr(days_from_civil(2024, 6, 1) * 86400, 60, "71");
   xml += apple_workout("HKWorkoutActivityTypeRunning", kT0 + 1500, kT0 + 2700, 60);
   xml += apple_tail();
   write_zip(dir_.path() / "export.zip", "apple_health_export/export.xml", xml);
 
   auto first = run({"import", "apple-health", (dir_.path() / "export.zip").string(), "--participant", "P017", "-q"});
   ASSERT_EQ(first.exit_code, 0) << first.output;
-  EXPECT_EQ(summary_count(first.output, "records read"), 302u) << first.output;
+  EXPECT_EQ(summary_count(first.output, "records read"), 304u) << first.output;
   EXPECT_EQ(summary_count(first.output, "readings imported"), 300u) << first.output;
   EXPECT_EQ(summary_count(first.output, "duplicates"), 0u) << first.output;
   EXPECT_EQ(summary_count(first.output, "skipped"), 1u) << first.output;
+  EXPECT_NE(first.output.find("1  before 2024-04-05 19:00:00 UTC (the warehouse keeps no readings before it"), std::string::npos)
+      << first.output;
+  EXPECT_NE(first.output.find("1  before 2025-01-01 00:00:00 UTC, when the operational activities begin"), std::string::npos)
+      << first.output;
+  EXPECT_NE(first.output.find("1  not heart rate: StepCount"), std::string::npos) << first.output;
   EXPECT_EQ(summary_count(first.output, "errors"), 1u) << first.output;
   EXPECT_NE(first.output.find("P017 = user 90001 (new user)"), std::string::npos) << first.output;
 

@@ -154,4 +154,35 @@ Result<std::vector<int64_t>> activity_ids(oltp::PgConnection& conn) {
   return ids;
 }
 
+namespace {
+
+// The commit time of a row, as CDC's snapshot gives it: the row's commit timestamp when the server
+// tracks them, else now.
+Result<std::string> version_time_sql(oltp::PgConnection& conn, const char* alias) {
+  HRFLOW_ASSIGN_OR_RETURN(auto track, conn.scalar("SHOW track_commit_timestamp"));
+  if (track.value_or("off") == "on") {
+    return fmt::format("extract(epoch FROM coalesce(pg_xact_commit_timestamp({}.xmin), now()))::bigint", alias);
+  }
+  return std::string("extract(epoch FROM now())::bigint");
+}
+
+}  // namespace
+
+Result<int64_t> activities_first_version(oltp::PgConnection& conn) {
+  HRFLOW_ASSIGN_OR_RETURN(auto expr, version_time_sql(conn, "a"));
+  HRFLOW_ASSIGN_OR_RETURN(auto t, conn.scalar(fmt::format("SELECT min({}) FROM activities a", expr)));
+  return t ? std::stoll(*t) : std::numeric_limits<int64_t>::max();
+}
+
+Result<std::map<int64_t, int64_t>> users_first_version(oltp::PgConnection& conn, const std::vector<int64_t>& user_ids) {
+  HRFLOW_ASSIGN_OR_RETURN(auto expr, version_time_sql(conn, "u"));
+  std::map<int64_t, int64_t> out;
+  if (user_ids.empty()) return out;
+  std::string list;
+  for (auto id : user_ids) list += (list.empty() ? "" : ",") + std::to_string(id);
+  HRFLOW_ASSIGN_OR_RETURN(auto r, conn.exec(fmt::format("SELECT user_id, {} FROM users u WHERE user_id IN ({})", expr, list)));
+  for (int i = 0; i < r.rows(); ++i) out[r.int64(i, 0)] = r.int64(i, 1);
+  return out;
+}
+
 }  // namespace hrflow::import

@@ -52,4 +52,11 @@ Result<ResolvedUsers> resolve_users(oltp::PgConnection& conn, const std::vector<
 // activity retired by mutate maps to Other, else Sit. Index = kActivityNames index.
 Result<std::vector<int64_t>> activity_ids(oltp::PgConnection& conn);
 
+// From when the warehouse can place a reading (epoch seconds): a reading needs a version of its user
+// and of its activity valid at its time, and a version starts at the commit time of its row (CDC), or
+// at the snapshot when the server keeps no commit times. For the activities: the earliest of their
+// rows (they are loaded together; a rename keeps the version before it). For users: per user id.
+Result<int64_t> activities_first_version(oltp::PgConnection& conn);
+Result<std::map<int64_t, int64_t>> users_first_version(oltp::PgConnection& conn, const std::vector<int64_t>& user_ids);
+
 }  // namespace hrflow::import
