@@ -74,34 +74,6 @@ class ActivityResolver {
   std::vector<int64_t> ids_;
 };
 
-// A killed run's pending batch: per partition the stream holds a prefix of what was sent to it, ending
-// at its newest record (records of one partition are acknowledged in order); everything after it was
-// not delivered. Assumes no other producer wrote to those partitions since (then nothing is found
-// and the batch is sent again: README, "limits").
-Result<std::vector<JournalEntry>> delivered_part(const std::vector<JournalEntry>& pending, const stream::StreamEnd& end) {
-  std::map<int32_t, std::vector<size_t>> by_partition;
-  for (size_t i = 0; i < pending.size(); ++i) {
-    const std::string key = std::to_string(pending[i].user_id);
-    by_partition[stream::partition_for_key(key, end.partitions)].push_back(i);
-  }
-  std::vector<JournalEntry> delivered;
-  for (const auto& [p, idxs] : by_partition) {
-    auto it = end.last.find(p);
-    if (it == end.last.end()) continue;
-    auto v = nlohmann::json::parse(it->second.value, nullptr, false);
-    if (!v.is_object() || !v.contains("timestamp") || !v["timestamp"].is_number_integer()) continue;
-    const int64_t ts = v["timestamp"].get<int64_t>();
-    for (size_t k = idxs.size(); k-- > 0;) {
-      const JournalEntry& e = pending[idxs[k]];
-      if (std::to_string(e.user_id) == it->second.key && e.timestamp == ts) {
-        for (size_t m = 0; m <= k; ++m) delivered.push_back(pending[idxs[m]]);
-        break;
-      }
-    }
-  }
-  return delivered;
-}
-
 char* format_event(char* p, int64_t user, int hr, int64_t ts, int64_t activity) {
   return fmt::format_to(p, R"({{"user_id":{},"heart_rate":{},"timestamp":{},"meta":{{"activity_id":{}}}}})", user, hr,
                         ts, activity);
@@ -147,6 +119,34 @@ Status read_input(const ImportOptions& o, ReadContext& ctx) {
 }
 
 }  // namespace
+
+// A killed run's pending batch: per partition the stream holds a prefix of what was sent to it, ending
+// at its newest record (records of one partition are acknowledged in order); everything after it was
+// not delivered. Assumes no other producer wrote to those partitions since (then nothing is found
+// and the batch is sent again: README, "limits").
+Result<std::vector<JournalEntry>> delivered_part(const std::vector<JournalEntry>& pending, const stream::StreamEnd& end) {
+  std::map<int32_t, std::vector<size_t>> by_partition;
+  for (size_t i = 0; i < pending.size(); ++i) {
+    const std::string key = std::to_string(pending[i].user_id);
+    by_partition[stream::partition_for_key(key, end.partitions)].push_back(i);
+  }
+  std::vector<JournalEntry> delivered;
+  for (const auto& [p, idxs] : by_partition) {
+    auto it = end.last.find(p);
+    if (it == end.last.end()) continue;
+    auto v = nlohmann::json::parse(it->second.value, nullptr, false);
+    if (!v.is_object() || !v.contains("timestamp") || !v["timestamp"].is_number_integer()) continue;
+    const int64_t ts = v["timestamp"].get<int64_t>();
+    for (size_t k = idxs.size(); k-- > 0;) {
+      const JournalEntry& e = pending[idxs[k]];
+      if (std::to_string(e.user_id) == it->second.key && e.timestamp == ts) {
+        for (size_t m = 0; m <= k; ++m) delivered.push_back(pending[idxs[m]]);
+        break;
+      }
+    }
+  }
+  return delivered;
+}
 
 Result<ImportReport> run_import(const Config& config, const ImportOptions& o) {
   ImportReport report;

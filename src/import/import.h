@@ -28,6 +28,9 @@
 
 namespace hrflow {
 class Progress;
+namespace stream {
+struct StreamEnd;
+}
 }
 
 namespace hrflow::import {
@@ -71,6 +74,11 @@ struct ImportReport {
 };
 
 Result<ImportReport> run_import(const Config& config, const ImportOptions& options);
+
+// Which readings of a killed run's pending batch the stream holds, from the newest record of each
+// partition (the rule in journal.h).
+struct JournalEntry;
+Result<std::vector<JournalEntry>> delivered_part(const std::vector<JournalEntry>& pending, const stream::StreamEnd& end);
 
 // One line per kind of outcome, for the terminal.
 std::vector<std::string> summary_lines(const ImportReport& report);

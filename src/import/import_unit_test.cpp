@@ -13,6 +13,7 @@
 #include "import/import_test_files.h"
 #include "import/journal.h"
 #include "import/participants.h"
+#include "stream/stream.h"
 #include "support/fixtures.h"
 
 namespace hrflow::import {
@@ -407,6 +408,38 @@ TEST(Journal, APendingBatchSurvivesAndOnlyItsResolvedPartBecomesHeld) {
   EXPECT_FALSE(j->holds(90001, 2001));
   EXPECT_FALSE(j->holds(90002, 2002));  // not loaded for this import's users, and not delivered anyway
   EXPECT_EQ(j->entries_loaded(), 3u);
+}
+
+// Settling a killed run's batch: per partition, the pending readings up to the partition's newest
+// record arrived (in send order); a partition whose newest record is not one of them got none.
+TEST(Journal, ThePendingPartTheStreamHoldsIsTheSentPrefixOfEachPartition) {
+  const int32_t partitions = 6;
+  uint32_t a = 90001, b = 90002;
+  while (stream::partition_for_key(std::to_string(b), partitions) == stream::partition_for_key(std::to_string(a), partitions)) ++b;
+  const std::vector<JournalEntry> pending = {{a, 100, 70, 623}, {b, 100, 71, 623}, {a, 101, 72, 623},
+                                             {b, 101, 73, 623}, {a, 102, 74, 623}, {a, 103, 75, 623}};
+  auto record = [&](uint32_t user, int64_t ts) {
+    stream::Record r;
+    r.partition = stream::partition_for_key(std::to_string(user), partitions);
+    r.key = std::to_string(user);
+    r.value = fmt::format(R"({{"user_id":{},"heart_rate":1,"timestamp":{},"meta":{{"activity_id":20623}}}})", user, ts);
+    return r;
+  };
+  stream::StreamEnd end;
+  end.partitions = partitions;
+  end.last[stream::partition_for_key(std::to_string(a), partitions)] = record(a, 102);  // a: up to its third
+  end.last[stream::partition_for_key(std::to_string(b), partitions)] = record(10005, 5000);  // b: another producer's
+  auto got = delivered_part(pending, end);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 3u);
+  EXPECT_EQ((*got)[0].timestamp, 100u);
+  EXPECT_EQ((*got)[1].timestamp, 101u);
+  EXPECT_EQ((*got)[2].timestamp, 102u);
+  for (const auto& e : *got) EXPECT_EQ(e.user_id, a);
+  end.last[stream::partition_for_key(std::to_string(b), partitions)] = record(b, 101);  // b: all of it
+  got = delivered_part(pending, end);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->size(), 5u);
 }
 
 // --- times and pseudonyms -------------------------------------------------------------------------
