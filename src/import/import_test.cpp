@@ -17,6 +17,7 @@
 #include "common/duckdb.h"
 #include "common/subprocess.h"
 #include "import/import_test_files.h"
+#include "oltp/fleet_source.h"
 #include "stream/stream.h"
 #include "support/fixtures.h"
 
@@ -317,6 +318,16 @@ TEST_F(ImportEndToEnd, FitbitAndOpenMHealthWithPseudonymsKeepNoLabelAnywhere) {
   EXPECT_EQ(in_stream[90001], (std::map<int64_t, int64_t>{{day + 59 * 60, 58}, {day + 3600 + 60, 59}}));
   EXPECT_EQ(in_stream[90002], (std::map<int64_t, int64_t>{{kT0, 61}}));
   EXPECT_EQ(in_stream[90003], (std::map<int64_t, int64_t>{{kT0, 61}}));
+
+  // The simulator animates the generated users only, from the database and from an export of it.
+  auto config = Config::load(config_path_, true);
+  ASSERT_TRUE(config.ok());
+  step({"oltp", "export", "--dir", (dir_.path() / "csv").string()});
+  for (auto fleet : {oltp::load_fleet(*config), oltp::load_fleet_from_csv(dir_.path() / "csv")}) {
+    ASSERT_TRUE(fleet.ok()) << fleet.error().message;
+    EXPECT_EQ(fleet->users.size(), 5u);
+    for (const auto& u : fleet->users) EXPECT_LT(u.user_id, 90001);
+  }
 }
 
 }  // namespace
