@@ -47,39 +47,40 @@ Result<Journal> Journal::open(const std::filesystem::path& path, const std::set<
                              path.string()),
                  true};
   }
-  // Read every record; stop at the first that is torn or fails its checksum and cut the file there.
-  std::vector<char> data;
-  {
-    const off_t size = ::lseek(j.fd_, 0, SEEK_END);
-    data.resize(static_cast<size_t>(std::max<off_t>(size, 0)));
+  // Read every record, one at a time (memory: the largest batch); stop at the first that is torn
+  // or fails its checksum and cut the file there.
+  const off_t size = ::lseek(j.fd_, 0, SEEK_END);
+  auto read_at = [&](void* into, size_t n, uint64_t at) -> Result<bool> {
     size_t got = 0;
-    while (got < data.size()) {
-      const ssize_t n = ::pread(j.fd_, data.data() + got, data.size() - got, static_cast<off_t>(got));
-      if (n <= 0) return io_error("reading {}: {}", path.string(), std::strerror(errno));
-      got += static_cast<size_t>(n);
+    while (got < n) {
+      const ssize_t r = ::pread(j.fd_, static_cast<char*>(into) + got, n - got, static_cast<off_t>(at + got));
+      if (r < 0) return io_error("reading {}: {}", path.string(), std::strerror(errno));
+      if (r == 0) return false;
+      got += static_cast<size_t>(r);
     }
-  }
-  size_t pos = 0, valid_end = 0;
-  std::vector<JournalEntry> open_batch;
+    return true;
+  };
+  uint64_t pos = 0, valid_end = 0;
+  std::vector<JournalEntry> entries, open_batch;
   bool batch_open = false;
-  while (pos + sizeof(Header) <= data.size()) {
+  auto hold_all = [&j](const std::vector<JournalEntry>& es) {
+    for (const auto& e : es) {
+      if (j.users_.count(e.user_id)) j.hold(e.user_id, e.timestamp);
+      ++j.loaded_;
+    }
+  };
+  while (pos + sizeof(Header) <= static_cast<uint64_t>(size)) {
     Header h;
-    std::memcpy(&h, data.data() + pos, sizeof h);
-    const size_t bytes = size_t{h.count} * sizeof(JournalEntry);
-    if (h.magic != kMagic || pos + sizeof h + bytes > data.size()) break;
-    std::vector<JournalEntry> entries(h.count);
-    if (bytes) std::memcpy(entries.data(), data.data() + pos + sizeof h, bytes);
-    if (checksum(h.type, h.count, entries.data()) != h.crc) break;
+    HRFLOW_ASSIGN_OR_RETURN(bool whole, read_at(&h, sizeof h, pos));
+    const uint64_t bytes = uint64_t{h.count} * sizeof(JournalEntry);
+    if (!whole || h.magic != kMagic || pos + sizeof h + bytes > static_cast<uint64_t>(size)) break;
+    entries.resize(h.count);
+    HRFLOW_ASSIGN_OR_RETURN(whole, read_at(entries.data(), bytes, pos + sizeof h));
+    if (!whole || checksum(h.type, h.count, entries.data()) != h.crc) break;
     pos += sizeof h + bytes;
     valid_end = pos;
-    auto hold_all = [&j](const std::vector<JournalEntry>& es) {
-      for (const auto& e : es) {
-        if (j.users_.count(e.user_id)) j.hold(e.user_id, e.timestamp);
-        ++j.loaded_;
-      }
-    };
     if (h.type == 'P') {
-      open_batch = std::move(entries);
+      open_batch.swap(entries);
       batch_open = true;
     } else if (h.type == 'C' && batch_open) {
       hold_all(open_batch);
@@ -89,7 +90,7 @@ Result<Journal> Journal::open(const std::filesystem::path& path, const std::set<
       batch_open = false;
     }
   }
-  if (valid_end != data.size()) {
+  if (valid_end != static_cast<uint64_t>(size)) {
     if (::ftruncate(j.fd_, static_cast<off_t>(valid_end)) != 0) {
       return io_error("cutting the torn end of {}: {}", path.string(), std::strerror(errno));
     }

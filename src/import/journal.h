@@ -10,7 +10,8 @@
 // arrived (resolve) before importing anything else.
 //
 // Held readings live in memory as one 3,600-bit bitmap per (user, hour) that holds any: about half a
-// kilobyte per hour of someone's data, for the users of the current import only.
+// kilobyte per hour of someone's data, for the users of the current import only. Opening reads the
+// file one record at a time (memory: the largest batch, import.batch entries).
 //
 // One process at a time: open() takes an exclusive lock on the file (a second import gets a clear
 // error). Lifecycle: open, resolve a pending batch if any, then begin/commit per batch. One thread.
