@@ -8,6 +8,7 @@
 namespace hrflow {
 void add_demo_command(CLI::App& app, CliContext& ctx);
 void add_config_command(CLI::App& app, CliContext& ctx);
+void add_import_commands(CLI::App& app, CliContext& ctx);  // import_command.cpp: import ..., export fhir
 namespace oltp {
 void add_oltp_commands(CLI::App& app, CliContext& ctx);  // oltp_command.cpp
 }

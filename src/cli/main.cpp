@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   transform::add_transform_commands(app, ctx);
   serve::add_serve_commands(app, ctx);
   query::add_query_command(app, ctx);
+  add_import_commands(app, ctx);
   stream::add_dev_commands(app, ctx);
   sim::add_bench_commands(app, ctx);
 

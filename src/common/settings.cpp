@@ -66,6 +66,20 @@ const std::vector<SettingSpec>& table() {
       {"simulator.ground_truth", T::kString, "{state_dir}/ground-truth.json",
        "Where `hrflow produce` writes the effects the simulator planted (JSON), for checking the warehouse."},
 
+      // --- import ----------------------------------------------------------------------------
+      {"import.dir", T::kString, "{state_dir}/import",
+       "State of `hrflow import`: the journal of delivered readings (what makes re-imports and restarts "
+       "send nothing twice), errors files, and the temporary spill of an import in progress."},
+      {"import.buffer", T::kBytes, "1MiB", "Read buffer of an import: its memory for the input, whatever the file size.",
+       {}, 4096, 1073741824.0},
+      {"import.batch", T::kInt, "20000",
+       "Readings per batch sent to the stream; each is journaled before and marked done after it is acknowledged.",
+       {}, 1, 10000000},
+      {"privacy.pseudonym_key", T::kString, "",
+       "Key of the keyed hash (HMAC-SHA-256) that replaces participant labels and FHIR Patient ids in imports and "
+       "exports; empty = labels are kept as given.",
+       {}, 0, 0, "HRFLOW_PSEUDONYM_KEY", true},
+
       // --- lake ------------------------------------------------------------------------------
       {"lake.url", T::kString, "file://{state_dir}/lake",
        "Lake location: file:///absolute/path, file://relative/path or s3://bucket/prefix."},

@@ -1,5 +1,6 @@
 #include "oltp/fleet_source.h"
 
+#include <charconv>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -97,7 +98,7 @@ Result<Fleet> load_fleet(PgConnection& conn) {
   };
 
   std::map<int64_t, RowText> current;
-  HRFLOW_ASSIGN_OR_RETURN(auto users, conn.exec(fmt::format("SELECT {} FROM users ORDER BY user_id", kColumns)));
+  HRFLOW_ASSIGN_OR_RETURN(auto users, conn.exec(fmt::format("SELECT {} FROM users WHERE user_id < {} ORDER BY user_id", kColumns, kFirstImportedUserId)));
   for (int i = 0; i < users.rows(); ++i) current.emplace(users.int64(i, 0), row_text(users, i, 0));
 
   struct Event {
@@ -219,6 +220,9 @@ Result<Fleet> load_fleet_from_csv(const std::filesystem::path& dir) {
       }
       RowText t{f[col[0]], f[col[1]], f[col[2]], f[col[3]], f[col[4]], f[col[5]], f[col[6]],
                 f[col[7]], f[col[8]], f[col[9]], f[col[10]], f[col[11]], f[col[12]], f[col[13]]};
+      int64_t id = 0;
+      std::from_chars(t.user_id.data(), t.user_id.data() + t.user_id.size(), id);
+      if (id >= kFirstImportedUserId) continue;  // imported participants have real readings, not simulated ones
       HRFLOW_ASSIGN_OR_RETURN(UserProfile p, profile_from(t, reader.where()));
       HRFLOW_ASSIGN_OR_RETURN(auto home, residence_of(t.address_country_code, t.address, p.user_id, 0, reader.where()));
       p.residences.push_back(std::move(home));

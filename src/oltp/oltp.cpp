@@ -288,7 +288,7 @@ Result<MutateReport> mutate(PgConnection& conn, const MutateOptions& o) {
   // Current state, in id order so the same database and seed give the same changes.
   LiveSet live;
   HRFLOW_ASSIGN_OR_RETURN(auto rows, conn.exec("SELECT user_id, sex, weight, origin_country_code, address_country_code "
-                                               "FROM users ORDER BY user_id"));
+                                               "FROM users WHERE user_id < " + std::to_string(kFirstImportedUserId) + " ORDER BY user_id"));
   int64_t max_id = kFirstUserId - 1;
   for (int i = 0; i < rows.rows(); ++i) {
     live.add({rows.int64(i, 0), rows.value(i, 1).empty() ? 'F' : rows.value(i, 1)[0], static_cast<int>(rows.int64(i, 2)),

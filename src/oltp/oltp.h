@@ -20,6 +20,9 @@ namespace hrflow::oltp {
 // Tables the operational source owns besides users/activities (not part of the CDC publication).
 inline constexpr const char* kHistoryTable = "hrflow_user_history";
 inline constexpr const char* kGenerationTable = "hrflow_generation";
+// Users from this id up are imported participants (hrflow import): mutate and the simulator's fleet
+// leave them alone, and generated ids and sign-ups stay below it.
+inline constexpr int64_t kFirstImportedUserId = 90001;
 
 struct GenerateOptions {
   int64_t users = 9999;
