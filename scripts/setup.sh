@@ -10,6 +10,7 @@ APT_PACKAGES=(
   libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libcpp-httplib-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libzstd-dev libavro-dev
   libgtest-dev libgmock-dev libbenchmark-dev libfaketime
+  python3-psycopg2 libpostgresql-jdbc-java default-jre-headless
   chromium
 )
 
