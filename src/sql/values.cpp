@@ -246,8 +246,7 @@ int16_t pg_type_size(int32_t o) {
 }
 
 ColumnEncoder::ColumnEncoder(duckdb_logical_type type) {
-  // Keep our own reference: copy via the type id where possible; nested types keep child encoders.
-  type_ = nullptr;
+  // What encoding needs is read from the type now (nested types get child encoders): nothing is kept.
   id_ = duckdb_get_type_id(type);
   oid_ = pg_type_of(id_);
   if (id_ == DUCKDB_TYPE_VARCHAR) {

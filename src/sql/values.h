@@ -38,7 +38,6 @@ class ColumnEncoder {
   void binary(duckdb_vector vec, uint64_t row, std::string& out) const;
 
  private:
-  duckdb_logical_type type_;  // owned copy
   duckdb_type id_;
   int32_t oid_;
   uint8_t width_ = 0, scale_ = 0;  // DECIMAL
