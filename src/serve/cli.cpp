@@ -69,7 +69,10 @@ void add_serve_commands(CLI::App& app, CliContext& ctx) {
       "Run the pipeline continuously with a web UI, automation and run history.\n"
       "Owns the warehouse: keeps every asset fresh by its automation policy (eager, cron, freshness),\n"
       "retries failures, records every run and decision under {state_dir}/runs. While it runs,\n"
-      "`hrflow sync` and `hrflow build` hand their work to it. Stop with Ctrl-C.");
+      "`hrflow sync` and `hrflow build` hand their work to it. Stop with Ctrl-C.\n"
+      "SQL: a PostgreSQL-protocol endpoint on serve.sql.port (5433, read-only), e.g.\n"
+      "  psql \"postgresql://researcher@127.0.0.1:5433/warehouse\" -c '\\dt serving.*'\n"
+      "  hrflow query --sql \"SELECT max(event_datetime) FROM serving.fct_heart_rates\"");
   auto host = std::make_shared<std::string>();
   auto port = std::make_shared<int>(0);
   serve->add_option("--host", *host, "Address to listen on (default serve.host, 127.0.0.1); beyond loopback "

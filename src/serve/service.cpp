@@ -109,6 +109,9 @@ class ServiceImpl final : public Service {
   ~ServiceImpl() override { shutdown(); }
 
   std::string url() const override { return fmt::format("http://{}:{}", options_.host, options_.port); }
+  std::string sql_url() const override {
+    return sql_ ? fmt::format("postgresql://{}:{}/warehouse", config_.get_string("serve.sql.host"), sql_->port()) : "";
+  }
 
   void run_until_stopped() override {
     std::unique_lock lock(mu_);
@@ -497,6 +500,9 @@ int run_serve(const Config& config, const std::string& host, int port) {
   std::string shown = (*service)->url();
   if (!options.token.empty()) shown += "/?token=<serve.token>";
   std::printf("hrflow serve: web UI and API at %s (Ctrl-C to stop)\n", shown.c_str());
+  if (auto sql = (*service)->sql_url(); !sql.empty()) {
+    std::printf("hrflow serve: SQL (PostgreSQL protocol: psql, JDBC, BI tools) at %s\n", sql.c_str());
+  }
   std::fflush(stdout);
   (*service)->run_until_stopped();
   std::printf("hrflow serve: stopped\n");

@@ -185,6 +185,7 @@ std::string rewrite_for_duckdb(std::string_view sql) {
         while (j < s.size() && std::isspace(static_cast<unsigned char>(s[j]))) j++;
         if (iequals_at(s, j, "::")) {
           size_t k = j + 2;
+          while (k < s.size() && std::isspace(static_cast<unsigned char>(s[k]))) k++;
           if (iequals_at(s, k, "pg_catalog.")) k += 11;
           bool done = false;
           for (std::string_view type : {"regclass", "regtype", "regprocedure", "regproc", "regnamespace"}) {

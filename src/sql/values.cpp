@@ -89,7 +89,8 @@ void numeric_binary(const std::string& text, std::string& out) {
   for (size_t i = first; i < last; ++i) put_be(out, static_cast<uint16_t>(groups[i]), 2);
 }
 
-void double_text(double d, std::string& out) {
+template <typename F>  // float or double: the shortest text that reads back as the same value
+void double_text(F d, std::string& out) {
   if (std::isnan(d)) {
     out += "NaN";
   } else if (std::isinf(d)) {
