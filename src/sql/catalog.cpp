@@ -83,13 +83,19 @@ Status install_catalog(db::Connection& conn, const std::string& user) {
       "CREATE TEMP MACRO pg_get_indexdef(id, col := 0, pretty := true) AS ''",
       "CREATE TEMP MACRO pg_get_partkeydef(id) AS NULL::VARCHAR",
       "CREATE TEMP MACRO pg_relation_size(id) AS 0::BIGINT",
+      "CREATE TEMP MACRO pg_table_size(id) AS 0::BIGINT",
+      "CREATE TEMP MACRO pg_get_function_result(id) AS ''",
+      "CREATE TEMP MACRO pg_get_function_arguments(id) AS ''",
+      "CREATE TEMP MACRO pg_get_function_identity_arguments(id) AS ''",
+      "CREATE TEMP VIEW pg_auth_members AS SELECT NULL::BIGINT AS oid, NULL::BIGINT AS roleid, NULL::BIGINT AS member, "
+      "NULL::BIGINT AS grantor, false AS admin_option WHERE false",
       "CREATE TEMP MACRO pg_total_relation_size(id) AS 0::BIGINT",
       "CREATE TEMP MACRO pg_get_statisticsobjdef_columns(id) AS NULL::VARCHAR",
       "CREATE TEMP MACRO quote_ident(s) AS '\"' || replace(s, '\"', '\"\"') || '\"'",
       // Catalog tables DuckDB lacks, empty with the columns clients read.
       "CREATE TEMP VIEW pg_roles AS SELECT 10::BIGINT AS oid, current_user() AS rolname, false AS rolsuper, "
       "false AS rolcreaterole, false AS rolcreatedb, true AS rolcanlogin, -1 AS rolconnlimit, NULL::VARCHAR AS rolvaliduntil, "
-      "false AS rolinherit, false AS rolreplication, false AS rolbypassrls",
+      "true AS rolinherit, false AS rolreplication, false AS rolbypassrls",
       "CREATE TEMP VIEW pg_user AS SELECT current_user() AS usename, 10::BIGINT AS usesysid, false AS usesuper",
       "CREATE TEMP VIEW pg_inherits AS SELECT NULL::BIGINT AS inhrelid, NULL::BIGINT AS inhparent, NULL::INTEGER AS inhseqno, "
       "false AS inhdetachpending WHERE false",
@@ -151,9 +157,11 @@ Status install_catalog(db::Connection& conn, const std::string& user) {
       if (!have.count(e.column)) added += fmt::format(", {} AS {}", e.value, e.column);
     }
     // The endpoint's own temporary views and macros are not the warehouse's: pg_class hides them.
+    // DuckDB's internal databases (system, temp) are not the client's.
     std::string where = std::string(view) == "pg_class"
                             ? " WHERE oid NOT IN (SELECT view_oid FROM duckdb_views() WHERE temporary)"
-                            : "";
+                        : std::string(view) == "pg_database" ? " WHERE datname NOT IN ('system', 'temp')"
+                                                             : "";
     if (added.empty() && where.empty()) continue;
     HRFLOW_TRY(conn.execute(fmt::format("CREATE TEMP VIEW {} AS SELECT *{} FROM pg_catalog.{}{}", view, added, view, where)));
   }

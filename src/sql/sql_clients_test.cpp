@@ -127,6 +127,15 @@ TEST_F(SqlEndpoint, PsqlListsDescribesAndJoins) {
   EXPECT_TRUE(contains(dn.output, "serving|")) << dn.output;
   EXPECT_TRUE(contains(dn.output, "staging|")) << dn.output;
 
+  auto l = psql("\\l");
+  ASSERT_EQ(l.exit_code, 0) << l.output;
+  EXPECT_TRUE(contains(l.output, "\nwarehouse|")) << l.output;
+  EXPECT_FALSE(contains(l.output, "\nsystem|")) << "DuckDB's internal databases are not listed\n" << l.output;
+  for (const char* meta : {"\\dt+ serving.*", "\\du", "\\df", "\\dv", "\\di"}) {
+    auto m = psql(meta);
+    EXPECT_EQ(m.exit_code, 0) << meta << "\n" << m.output;
+  }
+
   auto d = psql("\\d serving.fct_heart_rates");
   ASSERT_EQ(d.exit_code, 0) << d.output << log();
   EXPECT_TRUE(contains(d.output, "Table \"serving.fct_heart_rates\"")) << d.output;
