@@ -41,18 +41,22 @@ Status install_catalog(db::Connection& conn, const std::string& user) {
       "'TIMESTAMP_S', 'TIMESTAMP_MS', 'TIMESTAMP_NS') THEN 1114 WHEN t = 'TIMESTAMP WITH TIME ZONE' THEN 1184 "
       "WHEN t = 'INTERVAL' THEN 1186 WHEN t = 'UUID' THEN 2950 WHEN t = 'BLOB' THEN 17 WHEN t = 'JSON' THEN 114 "
       "ELSE 25 END::BIGINT",
-      "CREATE TEMP VIEW pg_type AS SELECT oid::BIGINT AS oid, typname, (SELECT oid FROM pg_catalog.pg_namespace WHERE "
-      "nspname = 'pg_catalog') AS typnamespace, 10::BIGINT AS typowner, typlen::SMALLINT AS typlen, typlen > 0 AS typbyval, "
+      // pg_catalog itself as a schema (OID 11 as in PostgreSQL): clients find the built-in types through it.
+      "CREATE TEMP VIEW pg_namespace AS SELECT * FROM pg_catalog.pg_namespace UNION ALL SELECT 11, 'pg_catalog', 10, NULL "
+      "WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = 'pg_catalog')",
+      "CREATE TEMP VIEW pg_type AS SELECT oid::BIGINT AS oid, typname, 11::BIGINT AS typnamespace, 10::BIGINT AS typowner, typlen::SMALLINT AS typlen, typlen > 0 AS typbyval, "
       "'b' AS typtype, typcategory, false AS typispreferred, true AS typisdefined, ',' AS typdelim, 0::BIGINT AS typrelid, "
-      "NULL::VARCHAR AS typsubscript, 0::BIGINT AS typelem, 0::BIGINT AS typarray, typname || 'in' AS typinput, "
-      "typname || 'out' AS typoutput, typname || 'recv' AS typreceive, typname || 'send' AS typsend, NULL::VARCHAR AS typmodin, "
+      // typinput & co. are regproc in PostgreSQL: 0 here, which no 'name'::regproc (-1) equals.
+      "NULL::VARCHAR AS typsubscript, 0::BIGINT AS typelem, 0::BIGINT AS typarray, 0::BIGINT AS typinput, "
+      "0::BIGINT AS typoutput, 0::BIGINT AS typreceive, 0::BIGINT AS typsend, NULL::VARCHAR AS typmodin, "
       "NULL::VARCHAR AS typmodout, NULL::VARCHAR AS typanalyze, 'i' AS typalign, 'p' AS typstorage, false AS typnotnull, "
       "0::BIGINT AS typbasetype, -1 AS typtypmod, 0 AS typndims, 0::BIGINT AS typcollation, NULL::VARCHAR AS typdefaultbin, "
       "NULL::VARCHAR AS typdefault, NULL::VARCHAR AS typacl FROM (VALUES (16, 'bool', 1, 'B'), (17, 'bytea', -1, 'U'), "
       "(20, 'int8', 8, 'N'), (21, 'int2', 2, 'N'), (23, 'int4', 4, 'N'), (25, 'text', -1, 'S'), (114, 'json', -1, 'U'), "
       "(700, 'float4', 4, 'N'), (701, 'float8', 8, 'N'), (1043, 'varchar', -1, 'S'), (1082, 'date', 4, 'D'), "
       "(1083, 'time', 8, 'D'), (1114, 'timestamp', 8, 'D'), (1184, 'timestamptz', 8, 'D'), (1186, 'interval', 16, 'T'), "
-      "(1700, 'numeric', -1, 'N'), (2950, 'uuid', 16, 'U'), (705, 'unknown', -2, 'X')) AS t(oid, typname, typlen, typcategory)",
+      "(1700, 'numeric', -1, 'N'), (2950, 'uuid', 16, 'U'), (705, 'unknown', -2, 'X'), (18, 'char', 1, 'S'), "
+      "(19, 'name', 64, 'S'), (26, 'oid', 4, 'N')) AS t(oid, typname, typlen, typcategory)",
       "CREATE TEMP VIEW pg_attribute AS SELECT table_oid::BIGINT AS attrelid, column_name AS attname, "
       "hrflow_pg_oid(data_type) AS atttypid, 0 AS attstattarget, -1::SMALLINT AS attlen, column_index::SMALLINT AS attnum, "
       "0 AS attndims, -1 AS attcacheoff, CASE WHEN data_type LIKE 'DECIMAL%' THEN numeric_precision * 65536 + numeric_scale + 4 "
@@ -74,8 +78,10 @@ Status install_catalog(db::Connection& conn, const std::string& user) {
       "replace(split_part(n, '.', -1), '\"', '') AND (n NOT LIKE '%.%' OR (SELECT nspname FROM pg_catalog.pg_namespace "
       "WHERE oid = relnamespace) = replace(split_part(n, '.', 1), '\"', ''))), 0)::BIGINT",
       "CREATE TEMP MACRO hrflow_regtype(n) AS coalesce((SELECT min(oid) FROM pg_type WHERE typname = n), 0)::BIGINT",
-      "CREATE TEMP MACRO hrflow_regproc(n) AS 0::BIGINT",
-      "CREATE TEMP MACRO hrflow_regprocedure(n) AS 0::BIGINT",
+      "CREATE TEMP MACRO hrflow_regproc(n) AS -1::BIGINT",
+      "CREATE TEMP MACRO hrflow_regprocedure(n) AS -1::BIGINT",
+      // information_schema._pg_expandarray (JDBC's key queries): the elements of an array with their positions.
+      "CREATE TEMP MACRO _pg_expandarray(a) AS unnest(list_transform(range(len(a)), i -> {'x': a[i + 1], 'n': i + 1}))",
       "CREATE TEMP MACRO hrflow_regnamespace(n) AS coalesce((SELECT min(oid) FROM pg_catalog.pg_namespace WHERE "
       "nspname = n), 0)::BIGINT",
       "CREATE TEMP MACRO pg_relation_is_publishable(id) AS false",
@@ -162,8 +168,14 @@ Status install_catalog(db::Connection& conn, const std::string& user) {
                             ? " WHERE oid NOT IN (SELECT view_oid FROM duckdb_views() WHERE temporary)"
                         : std::string(view) == "pg_database" ? " WHERE datname NOT IN ('system', 'temp')"
                                                              : "";
-    if (added.empty() && where.empty()) continue;
-    HRFLOW_TRY(conn.execute(fmt::format("CREATE TEMP VIEW {} AS SELECT *{} FROM pg_catalog.{}{}", view, added, view, where)));
+    // Settings PostgreSQL clients read that DuckDB does not have (JDBC asks max_index_keys).
+    std::string more = std::string(view) == "pg_settings"
+                           ? " UNION ALL BY NAME SELECT 'max_index_keys' AS name, '32' AS setting, 'integer' AS vartype, "
+                             "'' AS short_desc UNION ALL BY NAME SELECT 'max_identifier_length', '63', 'integer', ''"
+                           : "";
+    if (added.empty() && where.empty() && more.empty()) continue;
+    HRFLOW_TRY(conn.execute(
+        fmt::format("CREATE TEMP VIEW {} AS SELECT *{} FROM pg_catalog.{}{}{}", view, added, view, where, more)));
   }
   return {};
 }

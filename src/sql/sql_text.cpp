@@ -208,7 +208,31 @@ std::string rewrite_for_duckdb(std::string_view sql) {
       continue;
     }
     bool word_start = i == 0 || !word_char(s[i - 1]);
-    // OPERATOR(pg_catalog.~) -> ~
+    // PostgreSQL's ~ (and !~, ~*, !~*) finds the pattern anywhere; DuckDB's matches the whole text: a
+    // literal pattern is wrapped so that the whole-text match finds it anywhere ('^pg_' stays anchored).
+    // (Patterns given as parameters or expressions keep DuckDB's whole-text meaning.)
+    if (s[i] == '~' || (s[i] == '!' && i + 1 < s.size() && s[i + 1] == '~')) {
+      size_t j = s[i] == '!' ? i + 2 : i + 1;
+      bool prev_tilde = i > 0 && s[i - 1] == '~';
+      if (j < s.size() && s[j] == '*') j++;
+      if (!prev_tilde && (j >= s.size() || s[j] != '~')) {
+        size_t k = j;
+        while (k < s.size() && std::isspace(static_cast<unsigned char>(s[k]))) k++;
+        if (k < s.size() && s[k] == '\'' && (k == 0 || (s[k - 1] != 'E' && s[k - 1] != 'e'))) {
+          size_t q = skip_quoted(s, k);
+          if (q >= 2 && s[k + q - 1] == '\'') {
+            bool nocase = s[j - 1] == '*';  // ~* has no DuckDB operator: the (?i) flag instead
+            out.append(s.substr(i, j - i - (nocase ? 1 : 0)));
+            out += nocase ? " '(?is).*(?:" : " '(?s).*(?:";
+            out.append(s.substr(k + 1, q - 2));
+            out += ").*'";
+            i = k + q;
+            continue;
+          }
+        }
+      }
+    }
+    // OPERATOR(pg_catalog.~) -> ~ (psql anchors these patterns, '^(name)$', so whole-text matching is the same)
     if (word_start && iequals_at(s, i, "operator(")) {
       size_t close = s.find(')', i);
       if (close != std::string_view::npos) {
@@ -238,6 +262,11 @@ std::string rewrite_for_duckdb(std::string_view sql) {
     // connection, found through the search path; DuckDB's own pg_catalog objects still resolve.
     if (word_start && iequals_at(s, i, "pg_catalog.")) {
       i += 11;
+      continue;
+    }
+    // information_schema._pg_* helper functions (JDBC) are temporary macros too.
+    if (word_start && iequals_at(s, i, "information_schema._pg_")) {
+      i += 19;
       continue;
     }
     if (word_start && iequals_at(s, i, "\"pg_catalog\".")) {

@@ -39,6 +39,9 @@ TEST(SqlText, RewritesWhatPostgresClientsAskOfTheCatalog) {
   EXPECT_EQ(rewrite_for_duckdb("SELECT c.relname FROM pg_catalog.pg_class c WHERE c.relname OPERATOR(pg_catalog.~) "
                                "'^(x)$' COLLATE pg_catalog.default AND n.nspname <> 'pg_catalog.x'"),
             "SELECT c.relname FROM pg_class c WHERE c.relname  ~  '^(x)$'  AND n.nspname <> 'pg_catalog.x'");
+  // PostgreSQL's regular-expression match finds the pattern anywhere in the text.
+  EXPECT_EQ(rewrite_for_duckdb("n !~ '^pg_' AND a ~* 'b' AND c ~~ 'x%'"),
+            "n !~ '(?s).*(?:^pg_).*' AND a ~ '(?is).*(?:b).*' AND c ~~ 'x%'");
   EXPECT_EQ(rewrite_for_duckdb("d.classoid = 'pg_class'::regclass AND c.oid = 'serving.t' :: pg_catalog.regclass"),
             "d.classoid = hrflow_regclass('pg_class') AND c.oid = hrflow_regclass('serving.t')");
   EXPECT_EQ(rewrite_for_duckdb("SELECT 'int4'::regtype, 'x'::regclassy"), "SELECT hrflow_regtype('int4'), 'x'::regclassy");

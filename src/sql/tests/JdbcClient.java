@@ -33,6 +33,25 @@ public class JdbcClient {
       check(columns.get("heart_rate") != null && columns.get("heart_rate").equals("int8/" + Types.BIGINT), "getColumns " + columns);
       check(columns.get("event_date") != null && columns.get("event_date").equals("date/" + Types.DATE), "getColumns " + columns);
 
+      // What DBeaver-like tools ask next: keys, indexes, types (the warehouse declares no keys).
+      try (ResultSet rs = md.getPrimaryKeys(null, "serving", "dim_users")) {
+        check(!rs.next(), "no primary keys");
+      }
+      try (ResultSet rs = md.getIndexInfo(null, "serving", "dim_users", false, true)) {
+        while (rs.next()) {}
+      }
+      try (ResultSet rs = md.getImportedKeys(null, "serving", "fct_heart_rates")) {
+        check(!rs.next(), "no foreign keys");
+      }
+      Set<String> types = new TreeSet<>();
+      try (ResultSet rs = md.getTypeInfo()) {
+        while (rs.next()) types.add(rs.getString("TYPE_NAME"));
+      }
+      check(types.containsAll(List.of("int8", "float8", "varchar", "date", "timestamp", "numeric")), "getTypeInfo " + types);
+      try (ResultSet rs = md.getClientInfoProperties()) {
+        while (rs.next()) {}
+      }
+
       // A PreparedStatement with a date parameter, run often enough to become a server-side prepared
       // statement (the driver then asks for binary results).
       try (PreparedStatement ps = c.prepareStatement(
