@@ -11,6 +11,7 @@ APT_PACKAGES=(
   libcpp-httplib-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libzstd-dev libavro-dev
   libgtest-dev libgmock-dev libbenchmark-dev libfaketime
   libexpat1-dev libxml2-utils time
+  python3-psycopg2 libpostgresql-jdbc-java default-jre-headless
   chromium
 )
 

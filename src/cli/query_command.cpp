@@ -11,6 +11,7 @@
 #include "query/semantic_layer.h"
 #include "query/suppression.h"
 #include "query/table.h"
+#include "sql/client.h"
 
 namespace hrflow::query {
 
@@ -123,16 +124,26 @@ int run(const CliContext& ctx, const Options& o) {
   };
   Result<Table> table = Table{};
   if (auto serve = serve::find_running_serve(ctx.config)) {
-    // serve owns the warehouse file (one process at a time): ask it, through the dashboard's API.
+    // serve owns the warehouse file (one process at a time): ask it, SQL through its PostgreSQL-protocol
+    // endpoint, metrics through the dashboard's API.
     if (!o.sql.empty()) {
-      std::fprintf(stderr, "hrflow query: hrflow serve (pid %d) owns the warehouse, so --sql cannot open it; use the "
-                           "metrics (--metric/--by/--where), which serve answers, or stop serve first\n", serve->pid);
-      return kExitFailure;
+      if (serve->sql_port == 0) {
+        std::fprintf(stderr, "hrflow query: hrflow serve (pid %d) owns the warehouse and runs without its SQL endpoint "
+                             "(serve.sql.port = 0), so --sql cannot reach it; use the metrics or stop serve first\n",
+                     serve->pid);
+        return kExitFailure;
+      }
+      std::string host = ctx.config.get_string("serve.sql.host");
+      if (host == "0.0.0.0" || host == "::") host = "127.0.0.1";
+      auto rows = sql::query_endpoint(ctx.config, host, serve->sql_port, o.sql);
+      if (!rows.ok()) return report_error(with_hint(rows.error()));
+      table = Table{rows->columns, rows->numeric, std::move(rows->rows)};
+    } else {
+      show_sql();  // serve may answer from a rollup instead (its reply does not say which)
+      auto answer = serve::call_serve(*serve, "/api/dashboard/query", request_json(req), 300);
+      if (!answer.ok()) return report_error(answer.error());
+      table = table_from_json(*answer);
     }
-    show_sql();  // serve may answer from a rollup instead (its reply does not say which)
-    auto answer = serve::call_serve(*serve, "/api/dashboard/query", request_json(req), 300);
-    if (!answer.ok()) return report_error(answer.error());
-    table = table_from_json(*answer);
   } else {
     auto database = open_warehouse_read_only(ctx.config);
     if (!database.ok()) return report_error(database.error());
@@ -188,7 +199,8 @@ void add_query_command(CLI::App& app, CliContext& ctx) {
       "  hrflow query --sql \"SELECT activity_name, count(*) FROM serving.fct_heart_rates JOIN serving.dim_activities "
       "USING (activity_key) GROUP BY 1\"\n\n"
       "Filter values are bound as parameters (never pasted into SQL). The warehouse is opened read-only;\n"
-      "while `hrflow serve` owns it, serve answers the metrics; --sql needs serve stopped.\n"
+      "while `hrflow serve` owns it, serve answers: the metrics through its API, --sql through its\n"
+      "PostgreSQL-protocol endpoint (serve.sql.port; psql and BI tools can connect there too).\n"
       "De-identified answers: cells of fewer than query.min_cell_users (default 11) distinct people are\n"
       "hidden (NULL measures, the reason in a last column `suppressed`), and so are cells that would reveal\n"
       "such a group through a total or by difference with another filter (src/query/README.md).\n"

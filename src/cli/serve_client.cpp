@@ -20,7 +20,8 @@ std::optional<ServeEndpoint> find_running_serve(const Config& config) {
   if (!in) return std::nullopt;
   auto j = nlohmann::json::parse(in, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
-  ServeEndpoint e{j.value("host", "127.0.0.1"), j.value("port", 0), j.value("pid", 0), config.get_string("serve.token")};
+  ServeEndpoint e{j.value("host", "127.0.0.1"), j.value("port", 0), j.value("pid", 0), config.get_string("serve.token"),
+                  j.value("sql_port", 0)};
   if (e.pid <= 0 || ::kill(e.pid, 0) != 0) return std::nullopt;  // a stale file of a killed serve
   if (!call_serve(e, "/api/health", std::nullopt, 2).ok()) return std::nullopt;
   return e;

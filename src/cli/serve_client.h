@@ -20,6 +20,7 @@ struct ServeEndpoint {
   int port = 0;
   int pid = 0;
   std::string token;
+  int sql_port = 0;  // the PostgreSQL-protocol endpoint, 0 when serve runs without one
 };
 
 // The running serve of this state directory, if any.

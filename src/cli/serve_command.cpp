@@ -39,6 +39,9 @@ int run_serve(const Config& config, const std::string& host, int port) {
   std::string shown = (*service)->url();
   if (!options.token.empty()) shown += "/?token=<serve.token>";
   std::printf("hrflow serve: web UI and API at %s (Ctrl-C to stop)\n", shown.c_str());
+  if (auto sql = (*service)->sql_url(); !sql.empty()) {
+    std::printf("hrflow serve: SQL (PostgreSQL protocol: psql, JDBC, BI tools) at %s\n", sql.c_str());
+  }
   std::fflush(stdout);
   (*service)->run_until_stopped();
   std::printf("hrflow serve: stopped\n");
@@ -89,7 +92,10 @@ void add_serve_commands(CLI::App& app, CliContext& ctx) {
       "Run the pipeline continuously with a web UI, automation and run history.\n"
       "Owns the warehouse: keeps every asset fresh by its automation policy (eager, cron, freshness),\n"
       "retries failures, records every run and decision under {state_dir}/runs. While it runs,\n"
-      "`hrflow sync` and `hrflow build` hand their work to it. Stop with Ctrl-C.");
+      "`hrflow sync` and `hrflow build` hand their work to it. Stop with Ctrl-C.\n"
+      "SQL: a PostgreSQL-protocol endpoint on serve.sql.port (5433, read-only), e.g.\n"
+      "  psql \"postgresql://researcher@127.0.0.1:5433/warehouse\" -c '\\dt serving.*'\n"
+      "  hrflow query --sql \"SELECT max(event_datetime) FROM serving.fct_heart_rates\"");
   auto host = std::make_shared<std::string>();
   auto port = std::make_shared<int>(0);
   serve->add_option("--host", *host, "Address to listen on (default serve.host, 127.0.0.1); beyond loopback "

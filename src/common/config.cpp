@@ -380,7 +380,8 @@ std::string Config::to_display_yaml() const {
       const auto& m = maps_.find(key)->second;
       out += indent + parts.back() + ":" + (m.empty() ? " {}" : "") + "  # " + from + "\n";
       for (const auto& [k, v] : m) {
-        bool looks_secret = k.find("password") != std::string::npos || k.find("secret") != std::string::npos;
+        bool looks_secret = k.find("password") != std::string::npos || k.find("secret") != std::string::npos ||
+                            key == "serve.sql.users";  // user: password
         out += indent + "  " + k + ": " + (looks_secret ? "\"****\"" : quote_if_needed(v)) + "\n";
       }
       continue;

@@ -141,6 +141,19 @@ const std::vector<SettingSpec>& table() {
       {"serve.history_retention", T::kDuration, "30d", "How long run history is kept."},
       {"serve.sink", T::kBool, "true",
        "Run the lake sink inside hrflow serve; turn off when `hrflow sink` runs as its own process."},
+      {"serve.sql.port", T::kInt, "5433",
+       "Port of the PostgreSQL-protocol SQL endpoint of hrflow serve (psql, JDBC, BI tools); 0 = no endpoint.", {}, 0,
+       65535},
+      {"serve.sql.host", T::kString, "127.0.0.1",
+       "Address of the SQL endpoint. Beyond loopback it needs TLS (serve.sql.tls_cert/tls_key) and passwords."},
+      {"serve.sql.users", T::kMap, "",
+       "Users of the SQL endpoint and their passwords (SCRAM-SHA-256), e.g. {researcher: secret}. None = any user "
+       "name with serve.token as password; no token either = no password (loopback only)."},
+      {"serve.sql.tls_cert", T::kString, "", "PEM certificate (chain) of the SQL endpoint; set with tls_key = TLS offered."},
+      {"serve.sql.tls_key", T::kString, "", "PEM private key of serve.sql.tls_cert."},
+      {"serve.sql.statement_timeout", T::kDuration, "5m",
+       "Longest a statement on the SQL endpoint may run before it is cancelled; clients may SET a lower one."},
+      {"serve.sql.max_connections", T::kInt, "64", "Clients the SQL endpoint serves at once.", {}, 1, 10000},
   };
   return kSettings;
 }

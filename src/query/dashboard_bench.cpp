@@ -14,6 +14,7 @@
 //                                                               its median and the median paired ratio
 //   dashboard_bench run-fact FILE REPEATS                       the same, every query from the fact table
 //   dashboard_bench sql NAME                                    print the compiled SQL of one query
+//   dashboard_bench sql-literal NAME                            the same with its parameters as literals
 //   dashboard_bench pg FILE REPEATS QUERIES.sql WORKDIR          the peer: a throwaway PostgreSQL 15
 //                                                               (data under WORKDIR, stopped at the end)
 //                                                               loaded with FILE's star schema, then
@@ -85,15 +86,26 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   auto layer = query::SemanticLayer::builtin();
   if (!layer.ok()) return fail(layer.error());
-  if (args.size() == 2 && args[0] == "sql") {
+  if (args.size() == 2 && (args[0] == "sql" || args[0] == "sql-literal")) {
     for (const auto& q : query::testing::dashboard_requests()) {
-      if (q.name == args[1]) std::printf("%s\n", layer->compile(q.request)->sql.c_str());
+      if (q.name != args[1]) continue;
+      auto c = layer->compile(q.request);
+      std::string sql = c->sql;
+      // sql-literal: the parameters written in as literals, for tools that take plain SQL (pgbench).
+      for (size_t i = 0, at = 0; args[0] == "sql-literal" && i < c->params.size(); ++i) {
+        at = sql.find('?', at);
+        if (at == std::string::npos) break;
+        std::string lit = db::quote_literal(c->params[i].text);
+        sql.replace(at, 1, lit);
+        at += lit.size();
+      }
+      std::printf("%s\n", sql.c_str());
     }
     if (args[1] == "predictor") std::printf("%s\n", query::predictor_queries(*layer, {})->sql.c_str());
     return 0;
   }
   if (args.size() < 3) {
-    std::fprintf(stderr, "usage: dashboard_bench generate FILE USERS DAYS PER_DAY | run FILE REPEATS [K] | run-fact FILE REPEATS | sql NAME\n");
+    std::fprintf(stderr, "usage: dashboard_bench generate FILE USERS DAYS PER_DAY | run FILE REPEATS [K] | run-fact FILE REPEATS | sql NAME | sql-literal NAME\n");
     return 2;
   }
   auto db = db::Database::open(args[1]);

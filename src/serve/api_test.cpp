@@ -214,6 +214,7 @@ TEST(ServeLive, AReadingProducedLiveReachesTheFactTableByItself) {
                      << "oltp:\n  url: " << pg->url() << "\n"
                      << "sink:\n  rotate_interval: 2m\n"
                      << "query:\n  min_cell_users: 1\n";
+                     << "serve:\n  sql:\n    port: " << free_port() << "\n";
   auto gen = run_hrflow({"-c", cfg, "oltp", "generate", "--users", "20"});
   ASSERT_EQ(gen.exit_code, 0) << gen.output;
 
@@ -241,13 +242,14 @@ TEST(ServeLive, AReadingProducedLiveReachesTheFactTableByItself) {
   EXPECT_EQ(build.exit_code, 0) << build.output;
   EXPECT_NE(build.output.find("owns the warehouse: handing the work to it"), std::string::npos) << build.output;
   EXPECT_NE(build.output.find("staging.stg_heart_rates"), std::string::npos) << build.output;
-  // `hrflow query` asks serve for the metrics; --sql, which needs the file, says why it cannot run.
+  // `hrflow query` asks serve: the metrics through its API, --sql through its SQL endpoint.
   auto metric = run_hrflow({"-c", cfg, "query", "--metric", "readings", "--by", "activity", "--format", "csv"});
   EXPECT_EQ(metric.exit_code, 0) << metric.output;
   EXPECT_NE(metric.output.find("activity,readings"), std::string::npos) << metric.output;
-  auto sql = run_hrflow({"-c", cfg, "query", "--sql", "SELECT 1"});
-  EXPECT_NE(sql.exit_code, 0);
-  EXPECT_NE(sql.output.find("owns the warehouse"), std::string::npos) << sql.output;
+  auto sql = run_hrflow({"-c", cfg, "query", "--format", "csv", "--sql",
+                         "SELECT count(*) > 0 AS has_readings FROM serving.fct_heart_rates"});
+  EXPECT_EQ(sql.exit_code, 0) << sql.output;
+  EXPECT_NE(sql.output.find("has_readings\nt\n"), std::string::npos) << sql.output;
   auto sync = run_hrflow({"-c", cfg, "sync", "lake"});
   EXPECT_EQ(sync.exit_code, 0) << sync.output;
   EXPECT_NE(sync.output.find("raw.heart_rate_stream"), std::string::npos) << sync.output;

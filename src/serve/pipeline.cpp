@@ -115,6 +115,14 @@ class WarehousePipeline final : public Pipeline {
 
   Result<std::vector<AssetSpec>> assets() override { return project_graph(*project_); }
 
+  std::vector<std::filesystem::path> directories_read() const override {
+    std::set<std::filesystem::path> dirs;
+    for (const auto& [id, n] : project_->nodes()) {
+      if (n.type == transform::NodeType::kSeed) dirs.insert(std::filesystem::absolute(project_->dir() / n.path).parent_path());
+    }
+    return {dirs.begin(), dirs.end()};
+  }
+
   RunReport materialize(const std::string& asset, RunContext& ctx) override {
     RunReport r;
     if (asset.rfind("raw.", 0) == 0) {

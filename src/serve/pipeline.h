@@ -47,6 +47,9 @@ class Pipeline {
   virtual std::optional<int64_t> observe(const std::string& key) = 0;
   // Prometheus lines of the pipeline's services (stream lag, records/s), may be empty.
   virtual std::string metrics() { return ""; }
+  // Directories whose files the pipeline's own SQL reads (the seeds' CSV files): the only ones DuckDB
+  // may still open once serve closes its external access for the SQL endpoint.
+  virtual std::vector<std::filesystem::path> directories_read() const { return {}; }
 };
 
 // The heart-rate pipeline over the warehouse `db` (owned by the caller, outliving the pipeline).

@@ -21,6 +21,7 @@
 #include "serve/history.h"
 #include "serve/pipeline.h"
 #include "serve/web_assets.h"
+#include "sql/server.h"
 
 namespace hrflow::serve {
 
@@ -91,6 +92,7 @@ class ServiceImpl final : public Service {
       if (dashboard.ok()) dashboard_ = std::make_unique<query::Dashboard>(std::move(dashboard).value());
     }
     if (!dashboard_) spdlog::warn("the dashboard is not served: {}", layer.ok() ? "it could not start" : layer.error().message);
+    HRFLOW_TRY(start_sql_endpoint());
     setup_http();
     if (!http_.bind_to_port(options_.host, options_.port)) {
       return make_error(ErrorKind::kUnavailable, "cannot listen on {}:{} (in use?); choose another with --port",
@@ -110,6 +112,9 @@ class ServiceImpl final : public Service {
   ~ServiceImpl() override { shutdown(); }
 
   std::string url() const override { return fmt::format("http://{}:{}", options_.host, options_.port); }
+  std::string sql_url() const override {
+    return sql_ ? fmt::format("postgresql://{}:{}/warehouse", config_.get_string("serve.sql.host"), sql_->port()) : "";
+  }
 
   void run_until_stopped() override {
     std::unique_lock lock(mu_);
@@ -138,6 +143,7 @@ class ServiceImpl final : public Service {
       cv_.notify_all();
     }
     run_stop_ = true;   // the current run ends at its next safe point (what it committed stays)
+    if (sql_) sql_->stop();  // clients are disconnected, running statements interrupted
     sink_stop_ = true;  // the sink closes its open files and commits before it returns
     if (sink_.joinable()) sink_.join();
     http_.stop();
@@ -157,13 +163,43 @@ class ServiceImpl final : public Service {
   }
 
   Status write_address_file() {
-    nlohmann::json j = {{"pid", ::getpid()}, {"host", options_.host}, {"port", options_.port}};
+    nlohmann::json j = {{"pid", ::getpid()}, {"host", options_.host}, {"port", options_.port},
+                        {"sql_port", sql_ ? sql_->port() : 0}};
     fs::path tmp = layout_.state_dir / "serve.json.tmp";
     std::ofstream(tmp) << j.dump() << "\n";
     std::error_code ec;
     fs::rename(tmp, layout_.state_dir / "serve.json", ec);
     if (ec) return io_error("cannot write {}: {}", (layout_.state_dir / "serve.json").string(), ec.message());
     address_written_ = true;
+    return {};
+  }
+
+  // The PostgreSQL-protocol endpoint (serve.sql.*) on this process's database. First DuckDB's external
+  // access is closed for the whole database (it cannot be reopened while it runs): SQL from clients
+  // then cannot read or write files, attach databases or load extensions; the pipeline's own file
+  // reads (seed CSVs) stay allowed by directory.
+  Status start_sql_endpoint() {
+    int64_t port = config_.get_int("serve.sql.port");
+    if (port == 0) return {};
+    HRFLOW_TRY(sql::restrict_file_access(*db_, pipeline_->directories_read()));
+    sql::ServerOptions o;
+    o.host = config_.get_string("serve.sql.host");
+    o.port = static_cast<int>(port);
+    o.users = config_.get_map("serve.sql.users");
+    o.token = options_.token;
+    o.tls_cert = config_.get_string("serve.sql.tls_cert");
+    o.tls_key = config_.get_string("serve.sql.tls_key");
+    o.statement_timeout_ms = config_.get_duration_ms("serve.sql.statement_timeout");
+    o.max_connections = static_cast<int>(config_.get_int("serve.sql.max_connections"));
+    auto server = sql::Server::start(*db_, o);
+    if (!server.ok()) {
+      // A busy port does not stop the pipeline; a configuration that is unsafe does.
+      if (server.error().kind != ErrorKind::kUnavailable) return server.error();
+      spdlog::error("{}; hrflow serve runs without it", server.error().message);
+      return {};
+    }
+    sql_ = std::move(server).value();
+    spdlog::info("SQL endpoint (PostgreSQL protocol) at postgresql://{}:{}/warehouse", o.host, sql_->port());
     return {};
   }
 
@@ -447,6 +483,7 @@ class ServiceImpl final : public Service {
   std::unique_ptr<db::Database> db_;
   std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<query::Dashboard> dashboard_;
+  std::unique_ptr<sql::Server> sql_;
   std::unique_ptr<AutomationEngine> engine_;
   std::unique_ptr<RunHistory> history_;
   httplib::Server http_;

@@ -38,6 +38,8 @@ class Service {
   virtual void run_until_stopped() = 0;
   virtual void stop() = 0;
   virtual std::string url() const = 0;
+  // postgresql://host:port/warehouse of the SQL endpoint, empty when it is not running.
+  virtual std::string sql_url() const = 0;
 };
 
 bool is_loopback(const std::string& host);
