@@ -213,7 +213,7 @@ TEST(ServeLive, AReadingProducedLiveReachesTheFactTableByItself) {
   std::ofstream(cfg) << "state_dir: " << (dir.path() / ".hrflow").string() << "\n"
                      << "oltp:\n  url: " << pg->url() << "\n"
                      << "sink:\n  rotate_interval: 2m\n"
-                     << "query:\n  min_cell_users: 1\n";
+                     << "query:\n  min_cell_users: 1\n"
                      << "serve:\n  sql:\n    port: " << free_port() << "\n";
   auto gen = run_hrflow({"-c", cfg, "oltp", "generate", "--users", "20"});
   ASSERT_EQ(gen.exit_code, 0) << gen.output;

@@ -1,10 +1,10 @@
-// Kafka through librdkafka against a real Kafka-protocol broker (the mock cluster of `hrflow dev kafka`):
-// round trip with placement by murmur2, consumer-group resume, kcat reading what hrflow wrote, topic
-// creation, and a bounded, clear error when no broker answers.
+// What only the Kafka stream has, against a real Kafka-protocol broker (the mock cluster of `hrflow dev
+// kafka`): kcat reading what hrflow wrote, topic creation, a bounded, clear error when no broker
+// answers, property and static-assignment checks. The stream contract itself (round trip, placement
+// by murmur2, consumer-group resume, last_records) is conformance_test.cpp, run over both streams.
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <map>
 #include <set>
 #include <sstream>
 
@@ -54,86 +54,6 @@ std::vector<Record> consume(StreamConsumer& consumer, size_t n, std::chrono::sec
     all.insert(all.end(), batch->begin(), batch->end());
   }
   return all;
-}
-
-TEST(Kafka, RoundTripPlacesKeysByMurmur2AndResumesFromCommittedPositions) {
-  HRFLOW_START_OR_SKIP(kafka, KafkaInstance::start(6));
-  Config config = kafka_config(kafka->bootstrap_servers());
-  {
-    auto producer = open_producer(config);
-    ASSERT_TRUE(producer.ok()) << producer.error().message;
-    produce(**producer, 0, 5000);
-    EXPECT_EQ((*producer)->acknowledged(), 5000u);
-  }
-  {
-    auto consumer = open_consumer(config, "sink");
-    ASSERT_TRUE(consumer.ok()) << consumer.error().message;
-    auto records = consume(**consumer, 5000);
-    ASSERT_EQ(records.size(), 5000u);
-    std::map<std::string, int64_t> last_ts;
-    Positions positions;
-    for (const auto& r : records) {
-      EXPECT_EQ(r.partition, partition_for_key(r.key, 6)) << "same partition as the embedded log";
-      EXPECT_GT(r.timestamp_ms, last_ts[r.key]) << "records of one key stay in order";
-      last_ts[r.key] = r.timestamp_ms;
-      positions[r.partition] = r.offset + 1;
-    }
-    EXPECT_EQ((*consumer)->assignment(), (std::vector<int32_t>{0, 1, 2, 3, 4, 5}));
-    ASSERT_TRUE((*consumer)->commit(positions).ok());
-    auto lag = (*consumer)->lag();
-    ASSERT_TRUE(lag.ok()) << lag.error().message;
-    for (auto [p, l] : *lag) EXPECT_EQ(l, 0) << "partition " << p;
-  }
-  {
-    auto producer = open_producer(config);
-    ASSERT_TRUE(producer.ok());
-    produce(**producer, 5000, 5010);
-  }
-  auto consumer = open_consumer(config, "sink");
-  ASSERT_TRUE(consumer.ok());
-  auto records = consume(**consumer, 10);
-  ASSERT_EQ(records.size(), 10u);
-  std::set<std::string> values;
-  for (const auto& r : records) values.insert(r.value);
-  for (int i = 5000; i < 5010; ++i) EXPECT_TRUE(values.count(value_for(i))) << "resumes after the committed records";
-}
-
-// What a restarted producer resumes from: the record at each partition's high watermark - 1, read by
-// a short-lived consumer without a group, from a new producer as well as from the one that wrote.
-TEST(Kafka, LastRecordsAreTheNewestAcknowledgedOfEachPartition) {
-  HRFLOW_START_OR_SKIP(kafka, KafkaInstance::start(6));
-  Config config = kafka_config(kafka->bootstrap_servers());
-  auto expect_last = [](const StreamEnd& end, int n) {
-    std::map<int32_t, int> newest;
-    for (int i = 0; i < n; ++i) newest[partition_for_key(std::to_string(10001 + i % 40), 6)] = i;
-    ASSERT_EQ(end.partitions, 6);
-    ASSERT_EQ(end.last.size(), newest.size());
-    for (auto [p, i] : newest) {
-      const Record& r = end.last.at(p);
-      EXPECT_EQ(r.partition, p);
-      EXPECT_EQ(r.value, value_for(i)) << "partition " << p;
-      EXPECT_EQ(r.key, std::to_string(10001 + i % 40));
-      EXPECT_EQ(r.timestamp_ms, 1711943972000LL + i);
-    }
-  };
-  {
-    auto producer = open_producer(config);
-    ASSERT_TRUE(producer.ok()) << producer.error().message;
-    auto empty = (*producer)->last_records();
-    ASSERT_TRUE(empty.ok()) << empty.error().message;
-    EXPECT_EQ(empty->partitions, 6);
-    EXPECT_TRUE(empty->last.empty());
-    produce(**producer, 0, 3000);
-    auto end = (*producer)->last_records();
-    ASSERT_TRUE(end.ok()) << end.error().message;
-    expect_last(*end, 3000);
-  }
-  auto producer = open_producer(config);
-  ASSERT_TRUE(producer.ok()) << producer.error().message;
-  produce(**producer, 3000, 3007);  // only some partitions get newer records
-  auto end = (*producer)->last_records();
-  ASSERT_TRUE(end.ok()) << end.error().message;
-  expect_last(*end, 3007);
 }
 
 TEST(Kafka, KcatReadsWhatHrflowProduced) {

@@ -1,5 +1,6 @@
-// The embedded stream log: checksums, placement, round trips, offsets, consumer-group positions,
-// segments, retention, torn tails and corruption.
+// The embedded stream log: checksums, placement, compression, segments, retention, torn tails,
+// corruption and locking. The stream contract (round trip, offsets, group positions, last_records) is
+// conformance_test.cpp, run over this log and Kafka alike.
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
@@ -90,38 +91,6 @@ std::vector<Record> consume(StreamConsumer& consumer, size_t n) {
 
 int seq_of(const Record& r) { return std::stoi(r.value.substr(r.value.find("\"seq\":") + 6)); }
 
-TEST(LocalLog, RoundTripKeepsOrderOffsetsKeysAndTimestamps) {
-  TempDir dir;
-  auto options = options_for(dir.path());
-  {
-    auto producer = open_local_producer(options);
-    ASSERT_TRUE(producer.ok()) << producer.error().message;
-    produce(**producer, 0, 20000);
-    EXPECT_EQ((*producer)->acknowledged(), 20000u);
-  }
-  auto consumer = open_local_consumer(options, "g");
-  ASSERT_TRUE(consumer.ok()) << consumer.error().message;
-  auto records = consume(**consumer, 20000);
-  ASSERT_EQ(records.size(), 20000u);
-  std::map<int32_t, int64_t> next_offset;
-  std::map<std::string, int> last_seq;
-  for (const auto& r : records) {
-    EXPECT_EQ(r.partition, partition_for_key(r.key, 6));
-    EXPECT_EQ(r.offset, next_offset[r.partition]++) << "partition " << r.partition;
-    int seq = seq_of(r);
-    EXPECT_EQ(r.value, value_for(seq));
-    EXPECT_EQ(r.timestamp_ms, 1711943972000LL + seq);
-    EXPECT_EQ(r.key, std::to_string(10001 + seq % 50));
-    if (last_seq.count(r.key)) {
-      EXPECT_GT(seq, last_seq[r.key]) << "records of one key stay in order";
-    }
-    last_seq[r.key] = seq;
-  }
-  auto lag = (*consumer)->lag();
-  ASSERT_TRUE(lag.ok());
-  for (auto [p, l] : *lag) EXPECT_EQ(l, 0) << p;
-}
-
 TEST(LocalLog, UncompressedAndCompressedBatchesReadAlike) {
   TempDir dir;
   auto options = options_for(dir.path());
@@ -140,60 +109,6 @@ TEST(LocalLog, UncompressedAndCompressedBatchesReadAlike) {
     EXPECT_EQ(records[i].offset, static_cast<int64_t>(i));
     EXPECT_EQ(records[i].value, value_for(seq_of(records[i])));
   }
-}
-
-TEST(LocalLog, OffsetsContinueAfterTheProducerReopens) {
-  TempDir dir;
-  auto options = options_for(dir.path());
-  for (int round = 0; round < 3; ++round) {
-    auto producer = open_local_producer(options);
-    ASSERT_TRUE(producer.ok()) << producer.error().message;
-    produce(**producer, round * 1000, (round + 1) * 1000);
-  }
-  auto consumer = open_local_consumer(options, "g");
-  ASSERT_TRUE(consumer.ok());
-  auto records = consume(**consumer, 3000);
-  ASSERT_EQ(records.size(), 3000u);
-  std::map<int32_t, int64_t> next_offset;
-  for (const auto& r : records) EXPECT_EQ(r.offset, next_offset[r.partition]++);
-}
-
-TEST(LocalLog, GroupPositionsSurviveReopen) {
-  TempDir dir;
-  auto options = options_for(dir.path());
-  {
-    auto producer = open_local_producer(options);
-    ASSERT_TRUE(producer.ok());
-    produce(**producer, 0, 6000);
-  }
-  std::set<int> seen;
-  {
-    auto consumer = open_local_consumer(options, "sink");
-    ASSERT_TRUE(consumer.ok());
-    auto first = consume(**consumer, 2500);
-    ASSERT_EQ(first.size(), 2500u);
-    Positions committed;
-    for (const auto& r : first) {
-      committed[r.partition] = r.offset + 1;
-      seen.insert(seq_of(r));
-    }
-    ASSERT_TRUE((*consumer)->commit(committed).ok());
-    auto lag = (*consumer)->lag();
-    ASSERT_TRUE(lag.ok());
-    int64_t total = 0;
-    for (auto [p, l] : *lag) total += l;
-    EXPECT_EQ(total, 3500);
-  }
-  auto again = open_local_consumer(options, "sink");
-  ASSERT_TRUE(again.ok()) << again.error().message;
-  auto rest = consume(**again, 6000);
-  EXPECT_EQ(rest.size(), 3500u);
-  for (const auto& r : rest) EXPECT_TRUE(seen.insert(seq_of(r)).second) << "delivered twice: " << r.value;
-  EXPECT_EQ(seen.size(), 6000u);
-  // Another group has its own positions: it starts from the beginning.
-  auto other = open_local_consumer(options, "audit");
-  ASSERT_TRUE(other.ok());
-  EXPECT_EQ(consume(**other, 6000).size(), 6000u);
 }
 
 TEST(LocalLog, ReadsWhileTheWriterAppends) {
@@ -326,38 +241,17 @@ TEST(LocalLog, TornTailIsNeverServedAndCutOnOpen) {
   }
 }
 
-// What a restarted producer resumes from: the newest acknowledged record of each partition, found in
-// the last of several segments, unchanged by reopening, and not a torn batch a crash left behind.
-TEST(LocalLog, LastRecordsAreTheNewestAcknowledgedOfEachPartition) {
+// What a restarted producer resumes from, where only the embedded log can go wrong: the newest record
+// is found in the last of several segments, and a torn batch a crash left behind does not count. (The
+// contract itself, over both streams, is in conformance_test.cpp.)
+TEST(LocalLog, LastRecordsComeFromTheLastSegmentAndSkipATornBatch) {
   TempDir dir;
   auto options = options_for(dir.path());
   options.segment_bytes = 16 << 10;  // several segments: the newest record is in the last one
-  // The newest record of each partition among records [0, n): the highest seq placed there.
-  auto expect_last = [&](const StreamEnd& end, int n) {
-    std::map<int32_t, int> newest;
-    for (int i = 0; i < n; ++i) newest[partition_for_key(std::to_string(10001 + i % 50), 6)] = i;
-    ASSERT_EQ(end.partitions, 6);
-    ASSERT_EQ(end.last.size(), newest.size());
-    for (auto [p, seq] : newest) {
-      const Record& r = end.last.at(p);
-      EXPECT_EQ(r.partition, p);
-      EXPECT_EQ(r.value, value_for(seq)) << "partition " << p;
-      EXPECT_EQ(r.key, std::to_string(10001 + seq % 50));
-      EXPECT_EQ(r.timestamp_ms, 1711943972000LL + seq);
-    }
-  };
   {
     auto producer = open_local_producer(options);
     ASSERT_TRUE(producer.ok()) << producer.error().message;
-    auto empty = (*producer)->last_records();
-    ASSERT_TRUE(empty.ok()) << empty.error().message;
-    EXPECT_EQ(empty->partitions, 6);
-    EXPECT_TRUE(empty->last.empty());
     for (int k = 0; k < 10; ++k) produce(**producer, k * 500, (k + 1) * 500);
-    ASSERT_TRUE((*producer)->send("10001", value_for(5000), 1711943972000LL + 5000).ok());  // not flushed yet
-    auto end = (*producer)->last_records();  // flushes first
-    ASSERT_TRUE(end.ok()) << end.error().message;
-    expect_last(*end, 5001);
   }
   ASSERT_GE(list_segments(partition_dir(options.dir, partition_for_key("10001", 6))).size(), 2u);
   {
@@ -365,8 +259,12 @@ TEST(LocalLog, LastRecordsAreTheNewestAcknowledgedOfEachPartition) {
     ASSERT_TRUE(producer.ok());
     auto end = (*producer)->last_records();
     ASSERT_TRUE(end.ok()) << end.error().message;
-    expect_last(*end, 5001);
-    produce(**producer, 5001, 5100);
+    ASSERT_EQ(end->last.size(), 6u);
+    for (auto& [p, r] : end->last) {
+      EXPECT_GE(seq_of(r), 5000 - 50) << "partition " << p << ": the newest of its keys, in the last segment";
+      EXPECT_EQ(r.value, value_for(seq_of(r)));
+    }
+    produce(**producer, 5000, 5100);
   }
   // A crash in the middle of the last batch of one partition: that partition ends one batch earlier.
   const int32_t torn = partition_for_key(std::to_string(10001 + 5099 % 50), 6);
@@ -378,7 +276,7 @@ TEST(LocalLog, LastRecordsAreTheNewestAcknowledgedOfEachPartition) {
   ASSERT_TRUE(end.ok()) << end.error().message;
   for (auto& [p, r] : end->last) {
     int seq = seq_of(r);
-    EXPECT_EQ(seq >= 5001, p != torn) << "partition " << p << " ends at seq " << seq;
+    EXPECT_EQ(seq >= 5000, p != torn) << "partition " << p << " ends at seq " << seq;
   }
 }
 

@@ -267,7 +267,8 @@ add_lag as (
   from all_values a
 )
 select * from add_lag
-where value_field_lag is not null and not (value_field {{ '>' if strictly else '>=' }} value_field_lag)
+where value_field_lag is not null and not ((value_field {{ '>' if strictly else '>=' }} value_field_lag)
+  {%- if step %} and (value_field - value_field_lag) = {{ step }}{% endif %})
 {% endtest %}
 
 {% test expect_column_values_to_be_decreasing(model, column_name, sort_column=none, strictly=true, row_condition=none, group_by=none) %}

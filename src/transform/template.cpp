@@ -374,8 +374,10 @@ class ExprParser {
     }
     return compare();
   }
+  // Comparisons chain as in Python and Jinja: a < b < c is (a < b) and (b < c).
   Result<ExprPtr> compare() {
     HRFLOW_ASSIGN_OR_RETURN(auto l, concat());
+    ExprPtr left = l, chain;
     for (;;) {
       std::string op;
       Pos p = peek().pos;
@@ -395,10 +397,17 @@ class ExprParser {
       HRFLOW_ASSIGN_OR_RETURN(auto r, concat());
       auto e = node(Expr::kBinary, p);
       e->name = op;
-      e->args = {l, r};
-      l = e;
+      e->args = {left, r};
+      if (chain) {
+        auto both = node(Expr::kAnd, p);
+        both->args = {chain, e};
+        chain = both;
+      } else {
+        chain = e;
+      }
+      left = r;
     }
-    return l;
+    return chain ? chain : l;
   }
   Result<ExprPtr> concat() {
     HRFLOW_ASSIGN_OR_RETURN(auto l, sum());
@@ -905,6 +914,11 @@ namespace {
 Result<Value> apply_filter(const std::string& name, const Value& x, const CallArgs& args, const std::string& where);
 Result<Value> method_of(const Value& obj, const std::string& name, const std::string& where);
 Result<Value> iterate(const Value& v, const std::string& where);
+// "an integer", "a string": the type of a value with its article, for messages.
+std::string a_type(const Value& v) {
+  std::string t = v.type_name();
+  return (t.find_first_of("aeiou") == 0 ? "an " : "a ") + t;
+}
 }  // namespace
 
 struct Evaluator {
@@ -912,6 +926,8 @@ struct Evaluator {
   std::string origin;
   std::vector<std::map<std::string, Value>> scopes;
   std::optional<Value> returning;
+  // The macros this render defined so far: macros of one template call each other, as in Jinja.
+  std::shared_ptr<std::map<std::string, Value>> template_macros;
 
   Error error(Pos p, const std::string& msg) const { return template_error(origin, p, msg); }
   std::string where(Pos p) const { return fmt::format("{}:{}:{}", origin, p.line, p.col); }
@@ -960,7 +976,7 @@ struct Evaluator {
         if (obj.kind == Value::kDict || obj.kind == Value::kObject) {
           return Value::undefined(fmt::format("{}.{}", to_display(obj).substr(0, 40), e.name));
         }
-        return m.error();
+        return error(e.pos, m.error().message);
       }
       case Expr::kIndex: {
         HRFLOW_ASSIGN_OR_RETURN(auto obj, eval(*e.args[0]));
@@ -1129,7 +1145,7 @@ struct Evaluator {
       } else if (l.kind == Value::kStr && r.kind == Value::kStr) {
         c = l.s.compare(r.s);
       } else {
-        return error(e.pos, fmt::format("cannot compare a {} with a {}", l.type_name(), r.type_name()));
+        return error(e.pos, fmt::format("cannot compare {} with {}", a_type(l), a_type(r)));
       }
       bool res = op == "<" ? c < 0 : op == ">" ? c > 0 : op == "<=" ? c <= 0 : c >= 0;
       return Value::boolean(res);
@@ -1145,7 +1161,7 @@ struct Evaluator {
       for (int64_t k = 0; k < r.i; ++k) out += l.s;
       return Value::str(out);
     }
-    if (!ln || !rn) return error(e.pos, fmt::format("'{}' needs numbers, not a {} and a {}", op, l.type_name(), r.type_name()));
+    if (!ln || !rn) return error(e.pos, fmt::format("'{}' needs numbers, not {} and {}", op, a_type(l), a_type(r)));
     bool ints = l.kind != Value::kFloat && r.kind != Value::kFloat;
     int64_t li = l.kind == Value::kBool ? l.b : l.i, ri = r.kind == Value::kBool ? r.b : r.i;
     double lf = l.kind == Value::kFloat ? l.f : static_cast<double>(li);
@@ -1173,7 +1189,9 @@ struct Evaluator {
         if (m != 0 && ((m < 0) != (ri < 0))) m += ri;
         return Value::integer(m);
       }
-      return Value::number(std::fmod(lf, rf));
+      double m = std::fmod(lf, rf);  // Python's sign: that of the divisor
+      if (m != 0 && ((m < 0) != (rf < 0))) m += rf;
+      return Value::number(m);
     }
     if (op == "**") {
       if (ints && ri >= 0) {
@@ -1267,10 +1285,15 @@ struct Evaluator {
           scopes.back()[n->targets[0]] = Value::str(captured);
           break;
         }
-        case TemplateNode::kMacro:
-          scopes.back()[n->is_test ? "test_" + n->name : n->name] = make_macro(n, env, origin);
-          if (n->is_test) env.add_generic_test(n->name, make_macro(n, env, origin));
+        case TemplateNode::kMacro: {
+          if (!template_macros) template_macros = std::make_shared<std::map<std::string, Value>>();
+          Value m = make_macro(n, env, origin, template_macros);
+          const std::string key = n->is_test ? "test_" + n->name : n->name;
+          scopes.back()[key] = m;
+          (*template_macros)[key] = m;
+          if (n->is_test) env.add_generic_test(n->name, m);
           break;
+        }
         case TemplateNode::kDo: {
           HRFLOW_ASSIGN_OR_RETURN(auto v, eval(*n->expr));
           (void)v;
@@ -1281,9 +1304,13 @@ struct Evaluator {
     return {};
   }
 
-  static Value make_macro(const NodePtr& n, Environment& env, const std::string& origin) {
-    return Value::func([n, &env, origin](const CallArgs& args) -> Result<Value> {
+  // `siblings`: the macros of the same template (held weakly: a macro is among them itself).
+  static Value make_macro(const NodePtr& n, Environment& env, const std::string& origin,
+                          const std::shared_ptr<std::map<std::string, Value>>& siblings = nullptr) {
+    std::weak_ptr<std::map<std::string, Value>> weak = siblings;
+    return Value::func([n, &env, origin, weak](const CallArgs& args) -> Result<Value> {
       Evaluator ev{env, origin, {{}}, std::nullopt};
+      if (auto macros = weak.lock()) ev.scopes.insert(ev.scopes.begin(), *macros);
       auto& scope = ev.scopes.back();
       if (args.positional.size() > n->targets.size()) {
         return template_error(origin, n->pos, fmt::format("macro '{}' takes {} arguments but got {}", n->name, n->targets.size(), args.positional.size()));
@@ -1452,7 +1479,10 @@ Result<Value> apply_filter(const std::string& name, const Value& x, const CallAr
     if (x.kind == Value::kStr) {
       char* end = nullptr;
       long long n = std::strtoll(x.s.c_str(), &end, 10);
-      return Value::integer(*end == '\0' ? n : (a0 && a0->kind == Value::kInt ? a0->i : 0));
+      if (*end == '\0' && end != x.s.c_str()) return Value::integer(n);
+      double d = std::strtod(x.s.c_str(), &end);  // as Jinja: a decimal string is truncated
+      if (*end == '\0' && end != x.s.c_str() && std::isfinite(d)) return Value::integer(static_cast<int64_t>(d));
+      return Value::integer(a0 && a0->kind == Value::kInt ? a0->i : 0);
     }
     return Value::integer(0);
   }
@@ -1482,7 +1512,16 @@ Result<Value> apply_filter(const std::string& name, const Value& x, const CallAr
     HRFLOW_ASSIGN_OR_RETURN(auto l, iterate(x, where));
     List out = *l.list;
     if (name == "sort") {
-      std::stable_sort(out.begin(), out.end(), less_than);
+      // Jinja compares strings case-insensitively unless case_sensitive=true.
+      const Value* cs = args.get("case_sensitive", 1);
+      if (cs && cs->truthy()) {
+        std::stable_sort(out.begin(), out.end(), less_than);
+      } else {
+        std::stable_sort(out.begin(), out.end(), [](const Value& a, const Value& b) {
+          if (a.kind == Value::kStr && b.kind == Value::kStr) return lower(a.s) < lower(b.s);
+          return less_than(a, b);
+        });
+      }
       const Value* rev = args.get("reverse", 0);
       if (rev && rev->truthy()) std::reverse(out.begin(), out.end());
     } else if (name == "reverse") {
@@ -1669,7 +1708,7 @@ Result<Value> method_of(const Value& obj, const std::string& name, const std::st
       });
     }
   }
-  return invalid_argument("a {} has no attribute or method '{}'", obj.type_name(), name);
+  return invalid_argument("{} has no attribute or method '{}'", a_type(obj), name);
 }
 
 }  // namespace

@@ -5,7 +5,10 @@
 //   --- sql: <statement>          run SQL on the warehouse (following lines continue the statement)
 //   --- hrflow: build -s a        run the binary in the test directory (quotes group words)
 //   --- exit: 1                   exit code of the last hrflow run (default expectation: 0)
-//   --- output:                   each following line must appear in the last output, in order
+//   --- output:                   each following line must be a whole line of the last output, in order
+//                                 ('...' in a line stands for any text: timings, absolute paths)
+//   --- sql-error: <node>         the last run failed, and the model, seed or test named <node> ended
+//                                 in error (run_results.json) with each following line in its message
 //   --- no-output:                none of the following lines may appear in the last output
 //   --- query: <select>           following lines are the expected rows, columns joined by '|', NULL as NULL
 //   --- file-contains: <path>     each following line must appear in that file (relative to the test dir)
@@ -16,6 +19,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "common/duckdb.h"
 #include "support/fixtures.h"
@@ -98,6 +103,34 @@ std::string join_lines(const std::vector<std::string>& lines) {
   return out;
 }
 
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+// A whole output line against an expected one, where '...' matches any text (possibly none).
+bool line_matches(const std::string& line, const std::string& pattern) {
+  std::vector<std::string> parts;
+  for (size_t k = 0;;) {
+    size_t dots = pattern.find("...", k);
+    parts.push_back(pattern.substr(k, dots == std::string::npos ? std::string::npos : dots - k));
+    if (dots == std::string::npos) break;
+    k = dots + 3;
+  }
+  if (parts.size() == 1) return line == pattern;
+  if (line.rfind(parts.front(), 0) != 0) return false;
+  size_t pos = parts.front().size();
+  for (size_t k = 1; k + 1 < parts.size(); ++k) {
+    size_t found = line.find(parts[k], pos);
+    if (found == std::string::npos) return false;
+    pos = found + parts[k].size();
+  }
+  const std::string& last = parts.back();
+  return line.size() >= pos + last.size() && line.compare(line.size() - last.size(), last.size(), last) == 0;
+}
+
 class ProjectCase : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ProjectCase, Runs) {
@@ -134,10 +167,35 @@ TEST_P(ProjectCase, Runs) {
       EXPECT_EQ(last.exit_code, std::stoi(s.arg)) << where << "\n" << last.output;
       exit_checked = true;
     } else if (s.kind == "output") {
+      const auto lines = split_lines(last.output);
+      size_t next = 0;
+      for (const auto& l : s.lines) {
+        size_t k = next;
+        while (k < lines.size() && !line_matches(lines[k], l)) ++k;
+        EXPECT_LT(k, lines.size()) << where << ": expected (in order) the line '" << l << "' in:\n" << last.output;
+        if (k < lines.size()) next = k + 1;
+      }
+    } else if (s.kind == "sql-error") {
+      if (!exit_checked) {
+        EXPECT_NE(last.exit_code, 0) << where << ": expected the run to fail:\n" << last.output;
+        exit_checked = true;
+      }
+      std::ifstream in(dir.path() / ".hrflow/target/run_results.json");
+      ASSERT_TRUE(in.good()) << where << ": no run_results.json";
+      auto results = nlohmann::json::parse(in, nullptr, false);
+      ASSERT_FALSE(results.is_discarded()) << where << ": run_results.json is not JSON";
+      const nlohmann::json* node = nullptr;
+      for (const auto& r : results["results"]) {
+        std::string id = r.value("unique_id", "");
+        if (id.size() > s.arg.size() && id.compare(id.size() - s.arg.size() - 1, std::string::npos, "." + s.arg) == 0) node = &r;
+      }
+      ASSERT_NE(node, nullptr) << where << ": no result for '" << s.arg << "' in run_results.json";
+      EXPECT_EQ((*node)["status"], "error") << where << ": " << s.arg << " did not end in error";
+      const std::string message = node->value("message", "");
       size_t pos = 0;
       for (const auto& l : s.lines) {
-        size_t found = last.output.find(l, pos);
-        EXPECT_NE(found, std::string::npos) << where << ": expected (in order) '" << l << "' in:\n" << last.output;
+        size_t found = message.find(l, pos);
+        EXPECT_NE(found, std::string::npos) << where << ": expected (in order) '" << l << "' in the error of " << s.arg << ":\n" << message;
         if (found != std::string::npos) pos = found + l.size();
       }
     } else if (s.kind == "no-output") {

@@ -1,85 +1,129 @@
-// The template language on its own: every construct renders as Jinja would, and every error names
-// file:line:column with what to write instead.
+// The template language on its own, data-driven: every file under templates/ holds cases of a
+// template and what it renders to, or the error it stops with. Format:
+//   === what the case shows            starts a case; the following lines are the template
+//   --- renders                         the following lines are the exact rendered text
+//   --- error                           the next line is the start of the error message
+//                                       (file:line:column: message), the file being t.sql
+// Lines are joined with '\n' and nothing is trimmed: a blank line is part of the text (the last line
+// of a template or expectation has no newline unless a blank line follows it). Lines starting with
+// '#' before the first case are comments.
+// Globals every case sees: items = ['a', 'b', 'c'], conf = {'k': 1, 'name': 'x'},
+// people = [{'name': 'ann', 'age': 30}, {'name': 'bob', 'age': 25}].
 #include "transform/template.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "support/fixtures.h"
+
 namespace hrflow::transform {
 namespace {
 
-struct Case {
-  const char* source;
-  const char* expected;  // rendered text, or the start of "ERROR:" + a part of the message
+namespace fs = std::filesystem;
+
+struct TemplateCase {
+  std::string title;
+  int line = 0;  // of the "===" line
+  std::vector<std::string> source, expected;
+  bool expects_error = false;
 };
 
+std::string join_lines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (size_t k = 0; k < lines.size(); ++k) out += (k ? "\n" : "") + lines[k];
+  return out;
+}
+
+// Parse one .case file; a malformed file is a test failure naming its line.
+std::vector<TemplateCase> parse_cases(const fs::path& file) {
+  std::ifstream in(file);
+  EXPECT_TRUE(in.good()) << file;
+  std::vector<TemplateCase> out;
+  enum { kPreamble, kSource, kExpected } state = kPreamble;
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.rfind("=== ", 0) == 0) {
+      if (!out.empty() && state != kExpected) ADD_FAILURE() << file.filename() << ":" << out.back().line << ": case has no '--- renders' or '--- error'";
+      out.push_back({line.substr(4), n, {}, {}, false});
+      state = kSource;
+    } else if (state == kSource && (line == "--- renders" || line == "--- error")) {
+      out.back().expects_error = line == "--- error";
+      state = kExpected;
+    } else if (state == kSource) {
+      out.back().source.push_back(line);
+    } else if (state == kExpected) {
+      out.back().expected.push_back(line);
+    } else if (!line.empty() && line[0] != '#') {
+      ADD_FAILURE() << file.filename() << ":" << n << ": text before the first '=== ' case";
+    }
+  }
+  if (!out.empty() && state != kExpected) ADD_FAILURE() << file.filename() << ":" << out.back().line << ": case has no expectation";
+  return out;
+}
+
+fs::path cases_dir() { return hrflow::testing::source_dir() / "src/transform/tests/templates"; }
+
+std::vector<std::string> list_files() {
+  std::vector<std::string> out;
+  if (!fs::is_directory(cases_dir())) return out;
+  for (const auto& e : fs::directory_iterator(cases_dir())) {
+    if (e.path().extension() == ".case") out.push_back(e.path().stem().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// What the case's template gives: its rendering, or "ERROR:" + the message.
 std::string render(const std::string& source) {
   Environment env;
   env.set_global("items", Value::of_list({Value::str("a"), Value::str("b"), Value::str("c")}));
   env.set_global("conf", Value::of_dict({{"k", Value::integer(1)}, {"name", Value::str("x")}}));
-  auto t = Template::parse(source, "models/t.sql");
+  env.set_global("people", Value::of_list({Value::of_dict({{"name", Value::str("ann")}, {"age", Value::integer(30)}}),
+                                           Value::of_dict({{"name", Value::str("bob")}, {"age", Value::integer(25)}})}));
+  auto t = Template::parse(source, "t.sql");
   if (!t.ok()) return "ERROR:" + t.error().message;
   auto r = t->render(env);
   if (!r.ok()) return "ERROR:" + r.error().message;
   return *r;
 }
 
-TEST(Template, RendersEveryConstruct) {
-  const Case cases[] = {
-      {"select 1", "select 1"},
-      {"{{ 1 + 2 * 3 }}|{{ (1 + 2) * 3 }}|{{ 7 // 2 }}|{{ 7 % 3 }}|{{ 2 ** 3 }}|{{ 7 / 2 }}|{{ -3 }}", "7|9|3|1|8|3.5|-3"},
-      {"{{ 'a' ~ 1 }}|{{ \"x\" + 'y' }}|{{ 'it''s' }}", "a1|xy|its"},
-      {"{{ [1, 'a', none] }}|{{ {'a': 1} }}|{{ true }}|{{ none }}", "[1, 'a', None]|{'a': 1}|True|None"},
-      {"{# a comment #}x{# another\nline #}", "x"},
-      {"{% if 1 > 2 %}a{% elif 2 > 1 %}b{% else %}c{% endif %}", "b"},
-      {"{% if not false and (1 == 1 or 0) %}yes{% endif %}", "yes"},
-      {"{% for x in items %}{{ loop.index }}{{ x }}{% if not loop.last %},{% endif %}{% endfor %}", "1a,2b,3c"},
-      {"{% for x in [] %}a{% else %}empty{% endfor %}", "empty"},
-      {"{% for k, v in conf.items() %}{{ k }}={{ v }};{% endfor %}", "k=1;name=x;"},
-      {"{% set x = 5 %}{% set a, b = [1, 2] %}{{ x + a + b }}", "8"},
-      {"{% set block %}select {{ 1 }}{% endset %}[{{ block }}]", "[select 1]"},
-      {"{% for x in items %}{% set y = x %}{% endfor %}{{ y is defined }}", "False"},
-      {"{% macro m(a, b=2) %}{{ a }}+{{ b }}{% endmacro %}{{ m(1) }} {{ m(1, b=3) }} {{ m(b=4, a=0) }}", "1+2 1+3 0+4"},
-      {"{% macro r() %}{{ return([1, 2]) }}{% endmacro %}{{ r() | length }}", "2"},
-      {"a  {%- if true -%}  b  {%- endif -%}  c", "abc"},
-      {"x\n  {{- ' y' }}", "x y"},
-      {"{{ items | join(', ') }}|{{ items | length }}|{{ 'Ab' | upper }}{{ 'Ab' | lower }}|{{ items | first }}{{ items | last }}",
-       "a, b, c|3|ABab|ac"},
-      {"{{ undefined_thing | default('d') }}|{{ ' s ' | trim }}|{{ 'a-b' | replace('-', '_') }}|{{ [3, 1, 2] | sort }}",
-       "d|s|a_b|[1, 2, 3]"},
-      {"{{ '5' | int + 1 }}|{{ 2 | float }}|{{ -2 | abs }}|{{ 2.567 | round(1) }}|{{ [1, 1, 2] | unique | list }}",
-       "6|2.0|2|2.6|[1, 2]"},
-      {"{{ 'a,b'.split(',') }}|{{ '-'.join(['x', 'y']) }}|{{ 'abc'.upper() }}|{{ 'abc'.startswith('ab') }}", "['a', 'b']|x-y|ABC|True"},
-      {"{{ conf.name }}|{{ conf['k'] }}|{{ conf.get('zz', 9) }}|{{ items[0] }}{{ items[-1] }}|{{ items[1:] }}", "x|1|9|ac|['b', 'c']"},
-      {"{{ 'b' in items }}|{{ 'z' not in items }}|{{ 'k' in conf }}|{{ none is none }}|{{ 3 is number }}|{{ 'x' is string }}",
-       "True|True|True|True|True|True"},
-      {"{{ 'yes' if 1 else 'no' }}|{{ 'yes' if 0 }}|{{ 4 is divisibleby 2 }}", "yes||True"},
-      {"{% set l = [] %}{% do l.append(1) %}{% do l.append(2) %}{{ l }}", "[1, 2]"},
-      {"{% set d = {} %}{% do d.update({'a': 1}) %}{{ d }}", "{'a': 1}"},
-      {"{{ conf | tojson }}", "{\"k\": 1, \"name\": \"x\"}"},
-      {"{% test my_test(model, column_name) %}select {{ column_name }} from {{ model }}{% endtest %}x", "x"},
-  };
-  for (const auto& c : cases) EXPECT_EQ(render(c.source), c.expected) << "template: " << c.source;
+class TemplateCases : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TemplateCases, RenderAsExpected) {
+  const fs::path file = cases_dir() / (GetParam() + ".case");
+  auto cases = parse_cases(file);
+  ASSERT_FALSE(cases.empty()) << file << " has no cases";
+  for (const auto& c : cases) {
+    const std::string where = fmt::format("{}.case:{}: {}", GetParam(), c.line, c.title);
+    const std::string source = join_lines(c.source);
+    const std::string got = render(source);
+    if (c.expects_error) {
+      ASSERT_EQ(c.expected.size(), 1u) << where << ": '--- error' takes one line";
+      const std::string want = "ERROR:" + c.expected[0];
+      EXPECT_EQ(got.rfind(want, 0), 0u) << where << "\ntemplate:\n" << source << "\n     got: " << got << "\nexpected: " << want << "...";
+    } else {
+      EXPECT_EQ(got, join_lines(c.expected)) << where << "\ntemplate:\n" << source;
+    }
+  }
 }
 
-TEST(Template, ErrorsNameFileLineColumnAndTheFix) {
-  const Case cases[] = {
-      {"select\n  {{ nope }}", "ERROR:models/t.sql:2:3: 'nope' is undefined"},
-      {"{% include 'x.sql' %}", "ERROR:models/t.sql:1:1: '{% include %}' is not supported: put shared SQL in a macro"},
-      {"{% call m() %}{% endcall %}", "ERROR:models/t.sql:1:1: '{% call %}' is not supported"},
-      {"{% if x %}\nselect", "ERROR:models/t.sql:1:1: '{% if %}' is never closed: add '{% endif %}'"},
-      {"{% for x in items %}{% endif %}", "ERROR:models/t.sql:1:21: unexpected '{% endif %}'"},
-      {"x {{ 1 + }}", "ERROR:models/t.sql:1:10: expected a value but found 'end of tag'"},
-      {"\n\n  {{ 'abc }}", "ERROR:models/t.sql:3:6: unterminated string literal"},
-      {"{{ items | frobnicate }}", "ERROR:models/t.sql:1:10: unknown filter 'frobnicate'"},
-      {"{{ 1 + 'a' }}", "ERROR:models/t.sql:1:6: '+' needs numbers"},
-      {"{{ missing_macro(1) }}", "ERROR:models/t.sql:1:4: 'missing_macro' is undefined: define it with {% macro"},
-      {"{{ 1", "ERROR:models/t.sql:1:1: '{{' is never closed"},
-      {"{% macro m(a) %}{{ a }}{% endmacro %}{{ m(1, zz=2) }}", "ERROR:models/t.sql:1:1: macro 'm' has no parameter 'zz'"},
-      {"{{ is_incremental }}", "ERROR:models/t.sql:1:1: 'is_incremental' is undefined"},
-  };
-  for (const auto& c : cases) {
-    std::string got = render(c.source);
-    EXPECT_EQ(got.rfind(c.expected, 0), 0u) << "template: " << c.source << "\n got: " << got << "\nwant: " << c.expected;
+INSTANTIATE_TEST_SUITE_P(Template, TemplateCases, ::testing::ValuesIn(list_files()),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           std::string n = info.param;
+                           std::replace_if(n.begin(), n.end(), [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); }, '_');
+                           return n;
+                         });
+
+// A case file that the harness did not find would silently test nothing.
+TEST(TemplateCases, EveryTopicHasAFile) {
+  auto files = list_files();
+  for (const char* topic : {"expressions", "filters", "loops", "macros", "set", "whitespace", "comments", "methods", "errors"}) {
+    EXPECT_NE(std::find(files.begin(), files.end(), topic), files.end()) << "missing templates/" << topic << ".case";
   }
 }
 
