@@ -43,7 +43,7 @@ TEST(Cli, HelpListsEveryStage) {
   auto out = run_hrflow({"--help"});
   EXPECT_EQ(out.exit_code, 0);
   const std::set<std::string> expected = {"oltp", "produce", "sink", "sync",    "build", "run",    "test",
-                                          "seed", "ls",      "list", "compile", "source", "init",  "serve",
+                                          "seed", "ls",      "list", "compile", "source", "init",  "import", "export", "serve",
                                           "status", "query", "dev",  "bench",   "config", "demo"};
   EXPECT_EQ(listed_subcommands(out.output), expected) << out.output;
 }

@@ -65,7 +65,8 @@ try {
   await page.waitForFunction(t => { const n = document.querySelector(`.node[data-asset="${t}"]`); return n && n.dataset.state !== 'never built'; }, target, { timeout: 30000 });
   const after = await node.getAttribute('data-state');
   await page.waitForSelector(`#runs tbody tr td:nth-child(2):text("${target}")`, { timeout: 30000 });
-  await page.locator('#runs tbody tr').first().click();
+  // The row of this run (retries of other assets may have started since; with full jitter, soon).
+  await page.locator('#runs tbody tr', { hasText: target }).first().click();
   await page.waitForSelector('#run-log:not([hidden])');
   const log = await page.locator('#run-log').textContent();
   if (!log.includes(target)) throw new Error('the run log does not name the asset: ' + log);
