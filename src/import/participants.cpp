@@ -1,12 +1,11 @@
 #include "import/participants.h"
 
-#include <openssl/hmac.h>
-
 #include <algorithm>
 #include <numeric>
 #include <set>
 
 #include "common/civil_time.h"
+#include "common/digest.h"
 #include "oltp/oltp.h"
 #include "oltp/reference_data.h"
 
@@ -14,13 +13,7 @@ namespace hrflow::import {
 
 std::string pseudonym(const std::string& key, const std::string& label) {
   if (key.empty()) return label;
-  unsigned char mac[32];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(label.data()),
-       label.size(), mac, &len);
-  std::string out = "px-";
-  for (int i = 0; i < 10; ++i) out += fmt::format("{:02x}", mac[i]);
-  return out;
+  return "px-" + hex(hmac_sha256(key, label).substr(0, 10));
 }
 
 namespace {

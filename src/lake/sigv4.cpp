@@ -1,41 +1,15 @@
 #include "lake/sigv4.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
-
 #include <algorithm>
 #include <ctime>
 
 #include <fmt/format.h>
 
+#include "common/digest.h"
+
 namespace hrflow::lake::sigv4 {
-namespace {
-
-std::string to_hex(const unsigned char* data, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(n * 2, '0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = kHex[data[i] >> 4];
-    out[2 * i + 1] = kHex[data[i] & 15];
-  }
-  return out;
-}
-
-std::string hmac(std::string_view key, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-       data.size(), out, &len);
-  return std::string(reinterpret_cast<char*>(out), len);
-}
-
-}  // namespace
-
 std::string sha256_hex(std::string_view data) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  return to_hex(digest, sizeof digest);
+  return hex(sha256(data));
 }
 
 std::string uri_encode(std::string_view s, bool keep_slash) {
@@ -94,13 +68,13 @@ std::string authorization(const Request& request, const Credentials& creds, std:
   std::string scope = fmt::format("{}/{}/s3/aws4_request", date, region);
   std::string string_to_sign =
       fmt::format("AWS4-HMAC-SHA256\n{}\n{}\n{}", amz_date_value, scope, sha256_hex(canonical_request));
-  std::string key = hmac("AWS4" + creds.secret_access_key, date);
-  key = hmac(key, region);
-  key = hmac(key, "s3");
-  key = hmac(key, "aws4_request");
-  std::string sig = hmac(key, string_to_sign);
+  std::string key = hmac_sha256("AWS4" + creds.secret_access_key, date);
+  key = hmac_sha256(key, region);
+  key = hmac_sha256(key, "s3");
+  key = hmac_sha256(key, "aws4_request");
+  std::string sig = hmac_sha256(key, string_to_sign);
   return fmt::format("AWS4-HMAC-SHA256 Credential={}/{},SignedHeaders={},Signature={}", creds.access_key_id, scope,
-                     signed_headers, to_hex(reinterpret_cast<const unsigned char*>(sig.data()), sig.size()));
+                     signed_headers, hex(sig));
 }
 
 }  // namespace hrflow::lake::sigv4

@@ -2,27 +2,14 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+
+#include "common/digest.h"
 
 namespace hrflow::sql {
 
 namespace {
-
-std::string hmac(std::string_view key, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-       data.size(), out, &len);
-  return std::string(reinterpret_cast<char*>(out), len);
-}
-
-std::string sha256(std::string_view data) {
-  unsigned char out[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out);
-  return std::string(reinterpret_cast<char*>(out), sizeof out);
-}
 
 std::string random_bytes(size_t n) {
   std::string s(n, '\0');
@@ -93,18 +80,18 @@ Result<std::string> ScramServer::final(const std::string& client_final) {
                     reinterpret_cast<const unsigned char*>(salt_.data()), static_cast<int>(salt_.size()), iterations_,
                     EVP_sha256(), sizeof salted, salted);
   std::string salted_password(reinterpret_cast<char*>(salted), sizeof salted);
-  std::string client_key = hmac(salted_password, "Client Key");
+  std::string client_key = hmac_sha256(salted_password, "Client Key");
   std::string stored_key = sha256(client_key);
   std::string auth_message = client_first_bare_ + "," + server_first_ + "," + without_proof;
-  std::string client_signature = hmac(stored_key, auth_message);
+  std::string client_signature = hmac_sha256(stored_key, auth_message);
   std::string recovered(SHA256_DIGEST_LENGTH, '\0');
   for (size_t i = 0; i < recovered.size(); ++i) recovered[i] = static_cast<char>((*proof)[i] ^ client_signature[i]);
   std::string check = sha256(recovered);
   if (CRYPTO_memcmp(check.data(), stored_key.data(), stored_key.size()) != 0) {
     return invalid_argument("password authentication failed");
   }
-  std::string server_key = hmac(salted_password, "Server Key");
-  return "v=" + base64_encode(hmac(server_key, auth_message));
+  std::string server_key = hmac_sha256(salted_password, "Server Key");
+  return "v=" + base64_encode(hmac_sha256(server_key, auth_message));
 }
 
 }  // namespace hrflow::sql
