@@ -3,10 +3,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <chrono>
-#include <thread>
-
 namespace hrflow {
 namespace {
 constexpr int kExitInterrupted = 130;
@@ -21,22 +17,6 @@ void on_signal(int /*sig*/) {
 
 StopToken StopToken::process() {
   return StopToken([] { return hrflow::stop_requested(); });
-}
-
-StopToken StopToken::or_else(StopToken other) const {
-  if (!asked_) return other;
-  if (!other.asked_) return *this;
-  return StopToken([a = asked_, b = std::move(other.asked_)] { return a() || b(); });
-}
-
-bool StopToken::sleep_for_ms(int64_t ms) const {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-  for (;;) {
-    if (stop_requested()) return false;
-    auto left = until - std::chrono::steady_clock::now();
-    if (left <= std::chrono::steady_clock::duration::zero()) return true;
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(left, std::chrono::milliseconds(20)));
-  }
 }
 
 void install_stop_handlers() {

@@ -21,12 +21,8 @@ class StopToken {
   }
   // Stops on Ctrl-C / SIGTERM once install_stop_handlers() ran (what commands pass).
   static StopToken process();
-  // Stops when either token does.
-  StopToken or_else(StopToken other) const;
 
   bool stop_requested() const { return asked_ && asked_(); }
-  // Sleep `ms` of real time, waking early when asked to stop; false when stopped.
-  bool sleep_for_ms(int64_t ms) const;
 
  private:
   std::function<bool()> asked_;
