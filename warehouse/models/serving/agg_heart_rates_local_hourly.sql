@@ -82,7 +82,7 @@ select
     min(p.min_heart_rate) as min_heart_rate,
     max(p.max_heart_rate) as max_heart_rate,
     cast(sum(p.activity_slots) as integer) as activity_slots,
-    list(distinct coalesce(u.user_id, -cast(hash(p.unknown_user_key) >> 2 as bigint))) as person_ids,
+    list_sort(list(distinct coalesce(u.user_id, -cast(hash(p.unknown_user_key) >> 2 as bigint)))) as person_ids,  -- sorted: the same rows give the same value
     max(p.last_reading_at) as last_reading_at
 from per_user p
 left join users u on u.user_n = p.user_n
