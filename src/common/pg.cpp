@@ -257,6 +257,22 @@ bool parse_copy_text_line(std::string_view line, std::vector<std::optional<std::
   return true;
 }
 
+Status check_managed_server(const std::string& url, const std::filesystem::path& data_dir) {
+  HRFLOW_ASSIGN_OR_RETURN(auto conn, PgConnection::connect(url));
+  HRFLOW_ASSIGN_OR_RETURN(auto dir, conn.scalar("SELECT current_setting('data_directory', true)"));
+  std::error_code ec;
+  const auto expected = std::filesystem::weakly_canonical(data_dir, ec);
+  const auto actual = dir ? std::filesystem::weakly_canonical(*dir, ec) : std::filesystem::path();
+  if (dir && actual == expected) return {};
+  Error e = invalid_argument(
+      "the PostgreSQL at {} is not this state directory's managed server: it serves the data directory '{}', not "
+      "'{}' (another hrflow state directory's server on the same port?). Give this state directory its own port "
+      "(oltp.port, then `hrflow oltp up`), or set oltp.url to use that server deliberately",
+      conn.where(), dir ? dir->c_str() : "(not readable)", expected.string());
+  e.retriable = false;
+  return e;
+}
+
 Result<uint64_t> parse_lsn(std::string_view text) {
   unsigned hi = 0, lo = 0;
   std::string t(text);

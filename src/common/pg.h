@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -112,6 +113,11 @@ class PgTransaction {
 // Split one line of COPY's text format into fields (nullopt = \N), undoing its backslash escapes.
 // Returns false on a malformed escape.
 bool parse_copy_text_line(std::string_view line, std::vector<std::optional<std::string>>& fields);
+
+// The managed PostgreSQL belongs to its state directory: is the server at `url` the one whose data
+// directory is `data_dir`? Another hrflow's server on the same port (a second state directory) is
+// refused with the fix, so its replication slot and tables are never touched by mistake.
+Status check_managed_server(const std::string& url, const std::filesystem::path& data_dir);
 
 // LSNs as PostgreSQL prints them ("16/B374D848") <-> 64-bit positions.
 Result<uint64_t> parse_lsn(std::string_view text);

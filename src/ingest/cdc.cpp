@@ -436,7 +436,10 @@ class Stream {
           return {};
         }
         if (batch_.empty()) batch_start_ = Clock::now();
-        for (auto& r : txn_) batch_.push_back(std::move(r));
+        for (auto& r : txn_) {
+          ++stats_.rows_by_table[wh_.at(r.table).name];
+          batch_.push_back(std::move(r));
+        }
         txn_.clear();
         batch_end_ = m.end_lsn;
         stats_.inserts += txn_counts_[0];
@@ -634,6 +637,7 @@ Result<uint64_t> take_snapshot(const CdcOptions& o, PgConnection& pg, Warehouse&
   HRFLOW_TRY(wh.commit(rows, o.slot, consistent, consistent));
   progress.finish();
   stats.snapshot_rows = rows.size();
+  for (const auto& r : rows) ++stats.rows_by_table[wh.at(r.table).name];
   stats.snapshot_taken = true;
   stats.lsn = consistent;
   return consistent;

@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "common/config.h"
@@ -48,6 +49,8 @@ struct CdcStats {
   uint64_t reconnects = 0;
   uint64_t lsn = 0;  // position stored and acknowledged at the end
   bool snapshot_taken = false;
+  std::map<std::string, uint64_t> rows_by_table;  // raw table name -> snapshot rows + changes stored
+
   uint64_t changes() const { return inserts + updates + deletes; }
 };
 

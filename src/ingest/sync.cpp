@@ -1,6 +1,7 @@
 #include "ingest/sync.h"
 
 #include "common/progress.h"
+#include "common/state.h"
 #include "ingest/cdc.h"
 #include "ingest/lake.h"
 #include "common/pg.h"
@@ -11,9 +12,14 @@ namespace {
 
 using Log = std::function<void(const std::string&)>;
 
-Result<uint64_t> sync_oltp(const Config& config, db::Database& warehouse, const SyncRequest& r, const Log& log) {
+Result<CdcStats> sync_oltp(const Config& config, db::Database& warehouse, const SyncRequest& r, const Log& log) {
   CdcOptions o;
   o.url = oltp_url(config);
+  if (config.get_string("oltp.url").empty()) {
+    if (auto owned = check_managed_server(o.url, StateLayout::from(config).postgres_dir); !owned.ok()) {
+      return owned.error().with_context("sync oltp");
+    }
+  }
   o.slot = config.get_string("sync.cdc.slot");
   o.publication = config.get_string("sync.cdc.publication");
   o.follow = r.follow;
@@ -28,10 +34,10 @@ Result<uint64_t> sync_oltp(const Config& config, db::Database& warehouse, const 
                   with_thousands(stats->snapshot_rows), with_thousands(stats->changes()),
                   with_thousands(stats->inserts), with_thousands(stats->updates), with_thousands(stats->deletes),
                   with_thousands(stats->transactions), format_lsn(stats->lsn), reconnects));
-  return stats->snapshot_rows + stats->changes();
+  return stats;
 }
 
-Result<uint64_t> sync_lake(const Config& config, db::Database& warehouse, const SyncRequest& r, const Log& log) {
+Result<LakeStats> sync_lake(const Config& config, db::Database& warehouse, const SyncRequest& r, const Log& log) {
   HRFLOW_ASSIGN_OR_RETURN(auto store, lake::open_lake(config));
   LakeOptions o;
   o.days_to_sync_if_history_full = config.get_int("sync.days_to_sync_if_history_full");
@@ -59,7 +65,7 @@ Result<uint64_t> sync_lake(const Config& config, db::Database& warehouse, const 
     for (size_t i = 0; i < s.skipped.size() && i < 20; ++i) log("  " + s.skipped[i]);
     if (s.skipped.size() > 20) log(fmt::format("  ... and {} more", s.skipped.size() - 20));
   }
-  return s.rows;
+  return s;
 }
 
 }  // namespace
@@ -67,10 +73,14 @@ Result<uint64_t> sync_lake(const Config& config, db::Database& warehouse, const 
 Result<SyncResult> sync(const Config& config, db::Database& warehouse, const SyncRequest& request, const Log& log) {
   SyncResult result;
   if (request.source != SyncSource::kOltp) {
-    HRFLOW_ASSIGN_OR_RETURN(result.lake_rows, sync_lake(config, warehouse, request, log));
+    HRFLOW_ASSIGN_OR_RETURN(auto lake, sync_lake(config, warehouse, request, log));
+    result.lake_rows = lake.rows;
+    result.lake_rows_replaced = lake.rows_replaced;
   }
   if (request.source != SyncSource::kLake && !request.stop.stop_requested()) {
-    HRFLOW_ASSIGN_OR_RETURN(result.oltp_rows, sync_oltp(config, warehouse, request, log));
+    HRFLOW_ASSIGN_OR_RETURN(auto cdc, sync_oltp(config, warehouse, request, log));
+    result.oltp_rows = cdc.snapshot_rows + cdc.changes();
+    result.oltp_rows_by_table = std::move(cdc.rows_by_table);
   }
   return result;
 }

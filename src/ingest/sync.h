@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 
 #include "common/config.h"
@@ -28,9 +29,13 @@ struct SyncRequest {
 };
 
 struct SyncResult {
-  uint64_t lake_rows = 0;   // rows loaded from lake files
-  uint64_t oltp_rows = 0;   // snapshot rows + changes
+  uint64_t lake_rows = 0;           // rows loaded from lake files
+  uint64_t lake_rows_replaced = 0;  // rows of rewritten lake files' previous versions, deleted
+  uint64_t oltp_rows = 0;           // snapshot rows + changes
+  std::map<std::string, uint64_t> oltp_rows_by_table;  // "users" -> its snapshot rows + changes
   uint64_t rows() const { return lake_rows + oltp_rows; }
+  // Whether raw changed at all: a sync that changed nothing leaves every downstream as it was.
+  bool changed() const { return rows() > 0 || lake_rows_replaced > 0; }
 };
 
 // `log` receives the summary lines (what was loaded, what was skipped), one call per line.

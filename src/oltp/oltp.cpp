@@ -114,6 +114,7 @@ Result<std::string> database_url(const Config& config, bool start_managed) {
   }
   HRFLOW_TRY(layout.ensure_dirs());
   HRFLOW_ASSIGN_OR_RETURN(auto server, PostgresServer::start(o));
+  HRFLOW_TRY(check_managed_server(server.url(), o.data_dir));
   return server.url();
 }
 

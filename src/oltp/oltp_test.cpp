@@ -340,6 +340,28 @@ TEST(OltpCli, UpStatusDownManageAPrivateServer) {
   EXPECT_TRUE(contains(again.output, "reusing")) << again.output;
   auto status = run_hrflow({"oltp", "status"}, dir.path());
   EXPECT_TRUE(contains(status.output, "running")) << status.output;
+
+  // A second state directory on the same port never uses the first one's server: not to load
+  // users, not for CDC (whose replication slot would then be the first warehouse's).
+  TempDir second;
+  std::filesystem::copy_file(dir.path() / "hrflow.yml", second.path() / "hrflow.yml");
+  for (std::vector<std::string> cmd : {std::vector<std::string>{"oltp", "up"}, {"oltp", "generate", "--users", "5"},
+                                       {"sync", "oltp"}}) {
+    auto other = run_hrflow(cmd, second.path());
+    EXPECT_NE(other.exit_code, 0) << cmd[0] << " " << cmd[1] << ": " << other.output;
+    EXPECT_TRUE(contains(other.output, "not this state directory's managed server") ||
+                contains(other.output, "is the port taken")) << cmd[0] << " " << cmd[1] << ": " << other.output;
+  }
+  auto sync = run_hrflow({"sync", "oltp"}, second.path());
+  EXPECT_TRUE(contains(sync.output, "oltp.port")) << sync.output;
+  {
+    auto pg = PgConnection::connect(fmt::format("postgresql://postgres@127.0.0.1:{}/postgres",
+                                                PostgresServer::start({data}).value().port()));
+    ASSERT_TRUE(pg.ok()) << pg.error().message;
+    EXPECT_EQ(scalar(*pg, "SELECT count(*) FROM pg_replication_slots"), "0");
+    EXPECT_EQ(scalar(*pg, "SELECT count(*) FROM pg_database WHERE datname = 'hrflow'"), "1");
+  }
+
   auto down = run_hrflow({"oltp", "down"}, dir.path());
   EXPECT_EQ(down.exit_code, 0) << down.output;
   EXPECT_FALSE(PostgresServer::is_running(data));

@@ -329,6 +329,15 @@ std::vector<Decision> AutomationEngine::tick() {
       } else if (st.version == 0) {  // with no upstream (a seed): load it once
         trigger = "eager";
         reason = "never materialized";
+      } else {
+        for (const auto& dep : spec.deps) {  // say why a run upstream did not start this one
+          const int64_t runs = state_[dep].unchanged_runs;
+          if (runs > st.unchanged_seen[dep]) {
+            st.unchanged_seen[dep] = runs;
+            note_skip(out, spec.key, "eager", fmt::format("upstream {} ran, no new data (still version {})", dep,
+                                                          state_[dep].version));
+          }
+        }
       }
     }
     if (trigger.empty() && fp && !retried_these) {
@@ -383,7 +392,8 @@ Result<std::vector<std::string>> AutomationEngine::request(const std::string& ke
   return ordered;
 }
 
-void AutomationEngine::finished(const std::string& key, RunOutcome outcome, const std::optional<Error>& error) {
+void AutomationEngine::finished(const std::string& key, RunOutcome outcome, const std::optional<Error>& error,
+                                bool changed) {
   auto& st = state_[key];
   int64_t now = clock_.now_ms();
   st.running = false;
@@ -392,9 +402,15 @@ void AutomationEngine::finished(const std::string& key, RunOutcome outcome, cons
   st.retry_at_ms.reset();
   if (outcome == RunOutcome::kSucceeded || outcome == RunOutcome::kTestsFailed) {
     // Tests run after the model was written: the new data exists, but downstream waits (blocker).
-    st.version++;
-    st.history.push_back({st.version, st.launched_data_time.value_or(st.run_started_ms)});
-    if (st.history.size() > kHistoryLimit) st.history.pop_front();
+    // A first materialization is a version even when empty: downstream may build on it.
+    st.last_unchanged = !changed && st.version > 0;
+    if (st.last_unchanged) {
+      st.unchanged_runs++;
+    } else {
+      st.version++;
+      st.history.push_back({st.version, st.launched_data_time.value_or(st.run_started_ms)});
+      if (st.history.size() > kHistoryLimit) st.history.pop_front();
+    }
     for (const auto& [dep, v] : st.launched_with) st.consumed[dep] = v;
     st.last_success_ms = now;
     st.last_duration_ms = now - st.run_started_ms;
@@ -475,6 +491,7 @@ AssetStatus AutomationEngine::status(const std::string& key) const {
   if (!pending) {
     s.state = AssetState::kFresh;
     s.why = spec.deps.empty() ? "materialized" : "holds all upstream data";
+    if (st.last_unchanged) s.why += "; its last run found no new data (version kept)";
     return s;
   }
   std::string lag = format_duration_ms(s.lag_ms);

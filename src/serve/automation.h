@@ -13,9 +13,11 @@
 // At most one run per asset. Retriable failures are retried with exponential backoff; a failed or
 // test-failing asset blocks its downstream until it succeeds again (like `hrflow build`).
 //
-// Data versions: every successful run makes a new version of the asset, stamped with the arrival time
-// of the oldest source data it newly includes; source assets (the lake) get versions from
-// observe_source(). An asset's lag is now - the arrival time of the oldest upstream data it lacks.
+// Data versions (Dagster's): every successful run that changed the asset makes a new version of it,
+// stamped with the arrival time of the oldest source data it newly includes; a run that changed
+// nothing (a sync that loaded 0 rows, a table rebuilt identical) keeps the version, so downstream does
+// not run ("upstream ran, no new data"). Source assets (the lake) get versions from observe_source().
+// An asset's lag is now - the arrival time of the oldest upstream data it lacks.
 //
 // Thread-safety: not thread-safe; the owner (serve::Scheduler) serialises calls under one mutex.
 #pragma once
@@ -111,8 +113,10 @@ class AutomationEngine {
   std::vector<Decision> tick();
   // Ask for `key` (and, with `with_upstream`, its non-source ancestors first). Runs start on tick().
   Result<std::vector<std::string>> request(const std::string& key, bool with_upstream);
-  // A launched run ended. `error` says whether a failure is worth retrying.
-  void finished(const std::string& key, RunOutcome outcome, const std::optional<Error>& error = std::nullopt);
+  // A launched run ended. `error` says whether a failure is worth retrying. A successful run that
+  // changed nothing (`changed` false) keeps the asset's data version, so its downstream does not run.
+  void finished(const std::string& key, RunOutcome outcome, const std::optional<Error>& error = std::nullopt,
+                bool changed = true);
   // After a restart: the run of `key` that was going when the process died; it is retried.
   void interrupted(const std::string& key);
 
@@ -141,6 +145,9 @@ class AutomationEngine {
     int64_t run_started_ms = 0;
     int64_t last_success_ms = 0, last_duration_ms = 0;
     std::optional<RunOutcome> last_outcome;
+    bool last_unchanged = false;                  // the last successful run kept the version
+    int64_t unchanged_runs = 0;                   // successful runs that changed nothing
+    std::map<std::string, int64_t> unchanged_seen;  // upstream -> its unchanged_runs already noted
     std::string last_error;
     int attempt = 0;                              // attempts of the current retry sequence
     std::optional<int64_t> retry_at_ms;

@@ -105,6 +105,59 @@ TEST(AutomationTest, EagerChainMaterializesDownstreamOneStepAtATime) {
   }
 }
 
+TEST(AutomationTest, ARunThatChangedNothingKeepsItsVersionAndDownstreamDoesNotRun) {
+  ManualClock clock(kJan1);
+  AutomationPolicy cdc = eager();  // as raw.users: polled every minute
+  cdc.cron = *CronSchedule::parse("* * * * *");
+  auto engine = AutomationEngine::create({{"raw.users", AssetGroup::kRaw, {}, cdc},
+                                          {"staging.stg_users", AssetGroup::kStaging, {"raw.users"}, eager()},
+                                          {"serving.dim_users", AssetGroup::kServing, {"staging.stg_users"}, eager()}},
+                                         clock);
+  ASSERT_TRUE(engine.ok()) << engine.error().message;
+  // The first sync finds an empty table: still a version, so downstream builds on it.
+  ASSERT_EQ(launched(engine->tick()), Names{"raw.users"});
+  engine->finished("raw.users", RunOutcome::kSucceeded, std::nullopt, /*changed=*/false);
+  ASSERT_EQ(launched(engine->tick()), Names{"staging.stg_users"});
+  engine->finished("staging.stg_users", RunOutcome::kSucceeded);
+  ASSERT_EQ(launched(engine->tick()), Names{"serving.dim_users"});
+  engine->finished("serving.dim_users", RunOutcome::kSucceeded);
+
+  // An hour of cron syncs that load nothing: no downstream run, and the reason is recorded once.
+  int skips = 0;
+  for (int minute = 0; minute < 60; ++minute) {
+    clock.advance_ms(kMin);
+    auto ds = engine->tick();
+    ASSERT_EQ(launched(ds), Names{"raw.users"});
+    EXPECT_EQ(ds[0].trigger, "cron");
+    engine->finished("raw.users", RunOutcome::kSucceeded, std::nullopt, false);
+    for (const auto& d : engine->tick()) {
+      EXPECT_FALSE(d.launch) << d.asset << ": " << d.reason;
+      if (d.asset == "staging.stg_users") {
+        EXPECT_EQ(d.reason, "upstream raw.users ran, no new data (still version 1)");
+        ++skips;
+      }
+    }
+  }
+  EXPECT_EQ(skips, 1);
+  EXPECT_EQ(engine->status("staging.stg_users").state, AssetState::kFresh);
+  EXPECT_NE(engine->status("raw.users").why.find("no new data"), std::string::npos) << engine->status("raw.users").why;
+
+  // A sync that loads changes makes version 2; a model rebuilt identical keeps its version.
+  clock.advance_ms(kMin);
+  ASSERT_EQ(launched(engine->tick()), Names{"raw.users"});
+  engine->finished("raw.users", RunOutcome::kSucceeded);
+  ASSERT_EQ(launched(engine->tick()), Names{"staging.stg_users"});
+  engine->finished("staging.stg_users", RunOutcome::kSucceeded, std::nullopt, false);
+  for (const auto& d : engine->tick()) EXPECT_FALSE(d.launch) << d.asset;
+  EXPECT_EQ(engine->status("serving.dim_users").state, AssetState::kFresh);
+
+  // Kept across a restart: the restored engine starts nothing either.
+  auto restored = AutomationEngine::create(engine->assets(), clock);
+  ASSERT_TRUE(restored.ok());
+  restored->restore(engine->snapshot());
+  EXPECT_EQ(launched(restored->tick()), Names{});
+}
+
 TEST(AutomationTest, FailedTestsBlockDownstreamUntilFixed) {
   ManualClock clock(kJan1);
   auto engine = AutomationEngine::create(chain(), clock);

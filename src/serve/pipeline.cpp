@@ -128,6 +128,10 @@ class WarehousePipeline final : public Pipeline {
     if (asset.rfind("raw.", 0) == 0) {
       r = sync(asset, ctx);
       if (r.outcome != RunOutcome::kSucceeded) return r;
+      if (!r.changed) {  // nothing new landed: the source tests would only repeat their last answer
+        ctx.log(fmt::format("{} unchanged: no new data, so its tests and downstream do not run", asset));
+        return r;
+      }
     }
     auto it = node_of_.find(asset);
     if (it == node_of_.end()) {
@@ -138,9 +142,12 @@ class WarehousePipeline final : public Pipeline {
       ctx.log(r.error->message);
       return r;
     }
-    int64_t synced = r.rows;
+    const RunReport synced = r;
     r = build(*project_->find(it->second), ctx);
-    if (asset.rfind("raw.", 0) == 0) r.rows = synced;
+    if (asset.rfind("raw.", 0) == 0) {
+      r.rows = synced.rows;
+      r.changed = synced.changed;
+    }
     return r;
   }
 
@@ -180,6 +187,19 @@ class WarehousePipeline final : public Pipeline {
       return r;
     }
     r.rows = static_cast<int64_t>(result->rows());
+    if (request.source == ingest::SyncSource::kLake) {
+      r.changed = result->changed();
+      return r;
+    }
+    // One CDC sync lands every published table: a table it changed while syncing another asset is
+    // still new data for that table's own asset when that one runs next.
+    const std::string table = asset.substr(4);
+    for (const auto& [name, n] : result->oltp_rows_by_table) {
+      if (n > 0 && name != table) cdc_landed_.insert("raw." + name);
+    }
+    auto by = result->oltp_rows_by_table.find(table);
+    const bool landed_before = cdc_landed_.erase(asset) > 0;
+    r.changed = landed_before || (by != result->oltp_rows_by_table.end() && by->second > 0);
     return r;
   }
 
@@ -243,6 +263,7 @@ class WarehousePipeline final : public Pipeline {
     std::vector<std::string> failed_tests;
     for (const auto& nr : *results) {
       if (nr.unique_id == node.unique_id && nr.rows_affected > 0) r.rows = nr.rows_affected;
+      if (nr.unique_id == node.unique_id && nr.status == "success") r.changed = nr.changed;
       if (nr.status == "error" && nr.unique_id.rfind("test.", 0) != 0) {
         r.outcome = RunOutcome::kFailed;
         r.error = make_error(ErrorKind::kInvalidArgument, "{}: {}", nr.unique_id, nr.message);
@@ -266,6 +287,7 @@ class WarehousePipeline final : public Pipeline {
   db::Database& db_;
   std::unique_ptr<transform::Project> project_;
   std::map<std::string, std::string> node_of_;  // asset key -> project node id
+  std::set<std::string> cdc_landed_;  // raw.* assets another asset's CDC sync changed since they last ran
 };
 
 }  // namespace

@@ -36,6 +36,9 @@ struct RunReport {
   RunOutcome outcome = RunOutcome::kSucceeded;
   std::optional<Error> error;
   int64_t rows = 0;  // rows written (or records loaded)
+  // False when the run left the asset exactly as it was (a sync that loaded nothing, an incremental
+  // model with no new rows, a table rebuilt identical): its data version stays, downstream does not run.
+  bool changed = true;
 };
 
 class Pipeline {

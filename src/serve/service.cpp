@@ -278,6 +278,9 @@ class ServiceImpl final : public Service {
                      StopToken::from_flag(run_stop_)};
       spdlog::info("run {}: {} ({}: {})", l.run_id, l.decision.asset, l.decision.trigger, l.decision.reason);
       RunReport report = pipeline_->materialize(l.decision.asset, ctx);
+      if (report.outcome == RunOutcome::kSucceeded && !report.changed) {
+        ctx.log("no new data: the asset's version is kept and its downstream does not run");
+      }
       int64_t now = SystemClock::instance().now_ms();
       lock.lock();
       current_.clear();
@@ -285,7 +288,7 @@ class ServiceImpl final : public Service {
       if (auto st = history_->end_run(l.run_id, report.outcome, now, report.rows, error, ""); !st.ok()) {
         spdlog::error("{}", st.error().message);
       }
-      engine_->finished(l.decision.asset, report.outcome, report.error);
+      engine_->finished(l.decision.asset, report.outcome, report.error, report.changed);
       auto& m = metrics_[l.decision.asset];
       m.runs[outcome_name(report.outcome)]++;
       m.last_duration_ms = now - l.decision.at_ms;

@@ -239,7 +239,10 @@ Status Runner::materialize(const Node& node, const std::string& sql, const RunOp
     if (res.row_count() > 0) r.rows_affected = res.get_int64(0, 0).value_or(-1);
     if (mat == "table" && existing == "table" && !options.full_refresh) {
       HRFLOW_ASSIGN_OR_RETURN(bool same, same_table(conn_, schema, name + "__hrflow_tmp", name, r.rows_affected));
-      if (same) return {};  // the transaction rolls back: nothing is written, the table stays as it is
+      if (same) {  // the transaction rolls back: nothing is written, the table stays as it is
+        r.changed = false;
+        return {};
+      }
     }
     if (existing == "view") HRFLOW_TRY(conn_.execute("drop view " + target));
     if (existing == "table") HRFLOW_TRY(conn_.execute("drop table " + target));
@@ -291,6 +294,7 @@ Status Runner::materialize(const Node& node, const std::string& sql, const RunOp
   HRFLOW_ASSIGN_OR_RETURN(auto pruning, key_range_predicates(conn_, tmp, keys, dest));
   if (!pruning) {  // no new rows: nothing to replace or add
     r.rows_affected = 0;
+    r.changed = false;
     HRFLOW_TRY(conn_.execute("drop table " + tmp));
     return tx.commit();
   }
@@ -313,6 +317,7 @@ Status Runner::materialize(const Node& node, const std::string& sql, const RunOp
         quoted_list(cols, "s."), tmp, target, dest, key_match, *pruning)));
     if (ins.row_count() > 0) affected += ins.get_int64(0, 0).value_or(0);
     r.rows_affected = affected;
+    r.changed = affected != 0;
     HRFLOW_TRY(conn_.execute("drop table " + tmp));
     return tx.commit();
   }

@@ -41,6 +41,7 @@ struct NodeResult {
   std::string message;
   int64_t failures = 0;       // tests: failing rows
   int64_t rows_affected = -1; // models/seeds when known
+  bool changed = true;        // models: false when the run left the relation exactly as it was
   std::string compiled_path;
 };
 
