@@ -5,8 +5,11 @@
 #include <cstdio>
 #include <memory>
 
+#include "common/clock.h"
 #include "common/state.h"
 #include "ingest/sync.h"
+#include "serve/outside_runs.h"
+#include "serve/pipeline.h"
 
 namespace hrflow::ingest {
 namespace {
@@ -34,11 +37,35 @@ int run_sync(const Config& config, SyncSource source, const SyncOptions& so) {
   auto warehouse = open_warehouse(config);
   if (!warehouse.ok()) return report_error(warehouse.error());
   SyncRequest request{source, so.follow, so.resnapshot, !so.quiet, StopToken::process()};
+  // Files of a round the sink is storing right now are left to the next sync; after this wait the lake's
+  // newest data counts as loaded in serve's history (recorded below).
+  std::optional<int64_t> lake_seen;
+  if (source != SyncSource::kOltp) {
+    serve::LakeObserver lake(config);
+    lake.wait_until_settled(request.stop);
+    lake_seen = lake.newest_ms(SystemClock::instance().now_ms());
+  }
   auto result = sync(config, *warehouse, request, [](const std::string& line) {
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);
   });
   if (!result.ok()) return report_error(result.error());
+  // A serve started later knows what this sync loaded (and that a sync which loaded nothing changed nothing).
+  std::vector<serve::OutsideRun> runs;
+  if (source != SyncSource::kOltp) {
+    runs.push_back({"raw.heart_rate_stream", serve::RunOutcome::kSucceeded, result->lake_rows + result->lake_rows_replaced > 0,
+                    static_cast<int64_t>(result->lake_rows)});
+  }
+  if (source != SyncSource::kLake) {
+    for (const char* table : {"users", "activities"}) {
+      auto it = result->oltp_rows_by_table.find(table);
+      int64_t n = it == result->oltp_rows_by_table.end() ? 0 : static_cast<int64_t>(it->second);
+      runs.push_back({std::string("raw.") + table, serve::RunOutcome::kSucceeded, n > 0, n});
+    }
+  }
+  if (auto st = serve::record_outside_runs(config, "hrflow sync", runs, lake_seen); !st.ok()) {
+    std::fprintf(stderr, "hrflow sync: warning: not recorded in serve's run history: %s\n", st.error().message.c_str());
+  }
   return stop_requested() && !so.follow ? kExitInterrupted : kExitOk;
 }
 

@@ -7,6 +7,7 @@
 #include "common/state.h"
 #include "transform/project.h"
 #include "transform/runner.h"
+#include "serve/outside_runs.h"
 
 namespace hrflow::transform {
 
@@ -72,6 +73,39 @@ int handoff_build(const serve::ServeEndpoint& serve, const Project& project, con
   return serve::handoff_materialize(serve, assets, false);
 }
 
+// What was built goes into serve's run history and automation state, so a serve started later does
+// not rebuild it (only for the project serve runs, i.e. without --project-dir).
+void record_for_serve(const Config& config, const Project& project, const std::vector<NodeResult>& results, Command command) {
+  std::map<std::string, serve::OutsideRun> runs;  // node id -> run
+  std::vector<std::string> order;
+  for (const auto& r : results) {
+    const Node* n = project.find(r.unique_id);
+    if (!n || (n->type != NodeType::kModel && n->type != NodeType::kSeed) || n->materialized() == "ephemeral") continue;
+    if (r.status != "success" && r.status != "error") continue;  // skipped: not run
+    serve::OutsideRun run{n->schema() + "." + n->alias(),
+                          r.status == "success" ? serve::RunOutcome::kSucceeded : serve::RunOutcome::kFailed, r.changed,
+                          std::max<int64_t>(r.rows_affected, 0), r.status == "success" ? "" : r.message};
+    runs[r.unique_id] = run;
+    order.push_back(r.unique_id);
+  }
+  for (const auto& r : results) {  // a failing test marks what it tests, as serve does
+    const Node* t = project.find(r.unique_id);
+    if (!t || t->type != NodeType::kTest || (r.status != "fail" && r.status != "error")) continue;
+    for (const auto& d : t->depends_on) {
+      auto it = runs.find(d);
+      if (it == runs.end() || it->second.outcome != serve::RunOutcome::kSucceeded) continue;
+      it->second.outcome = serve::RunOutcome::kTestsFailed;
+      it->second.error = "data test failed: " + r.unique_id;
+    }
+  }
+  std::vector<serve::OutsideRun> list;
+  for (const auto& id : order) list.push_back(runs[id]);
+  const char* name = command == Command::kBuild ? "hrflow build" : command == Command::kRun ? "hrflow run" : "hrflow seed";
+  if (auto st = serve::record_outside_runs(config, name, list); !st.ok()) {
+    std::fprintf(stderr, "%s: warning: not recorded in serve's run history: %s\n", name, st.error().message.c_str());
+  }
+}
+
 int run_command(CliContext& ctx, const Opts& o, Command command) {
   auto project = open_project(ctx, o);
   if (!project.ok()) return report_error(project.error());
@@ -92,6 +126,9 @@ int run_command(CliContext& ctx, const Opts& o, Command command) {
   ro.store_failures = o.store_failures;
   auto results = runner.run(ro);
   if (!results.ok()) return report_error(results.error());
+  if (o.project_dir.empty() && command != Command::kTest && command != Command::kCompile) {
+    record_for_serve(ctx.config, **project, *results, command);
+  }
   for (const auto& r : *results) {
     if (r.status == "error" || r.status == "fail") {
       if (command == Command::kCompile) std::fprintf(stderr, "%s\n", r.message.c_str());

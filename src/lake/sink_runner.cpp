@@ -118,6 +118,7 @@ Result<SinkRunResult> run_sink(const Config& config, const SinkRunOptions& run, 
     retry.reset();
     progress.update(sink.stats().records);
     if (run.records) run.records->store(sink.stats().records, std::memory_order_relaxed);
+    if (run.files) run.files->store(sink.stats().files, std::memory_order_release);
     bool caught_up = false;
     int64_t now_ms = SystemClock::instance().monotonic_ms();
     if ((run.once && pending.empty()) || (run.progress && now_ms - last_lag_ms >= 1000)) {

@@ -22,6 +22,7 @@ struct SinkRunOptions {
   bool once = false;      // stop when caught up and every file is closed
   bool progress = false;  // records/s and per-partition lag on stderr
   std::atomic<uint64_t>* records = nullptr;  // if set: records accepted so far (for /metrics)
+  std::atomic<uint64_t>* files = nullptr;    // if set: files stored so far (they can be synced now)
 };
 
 struct SinkRunResult {

@@ -5,7 +5,9 @@
 
 #include <csignal>
 #include <fstream>
+#include <thread>
 
+#include "common/pg.h"
 #include "support/fixtures.h"
 
 namespace hrflow::testing {
@@ -267,6 +269,91 @@ TEST(ServeLive, AReadingProducedLiveReachesTheFactTableByItself) {
   auto rows = json::parse(q.output.substr(q.output.find('{')))["rows"];
   EXPECT_GE(rows[0][0].get<int64_t>(), before);
   EXPECT_GT(rows[0][1].get<int64_t>(), 0);
+}
+
+// The demo's order (sync, produce, sink, sync, build on the command line), then serve: it starts from
+// what was built and runs nothing until data arrives. A sync that loads nothing and an incremental
+// model with no new rows keep their version, so nothing downstream of them runs, and serve says why.
+TEST(ServeIdle, AfterTheCommandLineBuiltEverythingServeRunsOnlyWhereDataChanged) {
+  HRFLOW_START_OR_SKIP(pg, PostgresInstance::start());
+  TempDir dir;
+  const std::string cfg = (dir.path() / "hrflow.yml").string();
+  std::ofstream(cfg) << "state_dir: " << (dir.path() / ".hrflow").string() << "\n"
+                     << "oltp:\n  url: " << pg->url() << "\n"
+                     << "lake:\n  compression: zstd\n"
+                     << "serve:\n  sql:\n    port: " << free_port() << "\n";
+  for (std::vector<std::string> step : {std::vector<std::string>{"oltp", "generate", "--users", "12", "--as-of", "2026-01-01"},
+                                        {"sync", "oltp"},
+                                        {"produce", "--from", "2026-01-02", "--to", "2026-01-02T02:00", "--quiet"},
+                                        {"sink", "--once"},
+                                        {"sync"},
+                                        {"build"}}) {
+    step.insert(step.begin(), {"-c", cfg});
+    auto r = run_hrflow(step);
+    ASSERT_EQ(r.exit_code, 0) << step[2] << ": " << r.output;
+  }
+  ServeProcess serve(dir.path());
+  ASSERT_TRUE(serve.ready()) << serve.log();
+  auto runs_of = [&](const std::string& asset) {
+    return json::parse(serve.get("/api/runs?asset=" + asset).second);
+  };
+  auto served_runs = [&] {  // runs serve started itself (not the command line's)
+    std::vector<std::string> out;
+    for (const auto& r : json::parse(serve.get("/api/runs").second)) {
+      std::string trigger = r["trigger"];
+      if (trigger.rfind("hrflow ", 0) == 0) continue;
+      // PostgreSQL is polled every minute (a cron tick may fall into this test): it loads nothing.
+      if (trigger == "cron" && r["rows"] == 0) continue;
+      out.push_back(r["asset"].get<std::string>() + " (" + trigger + ")");
+    }
+    return out;
+  };
+  // Several observations of the lake and automation ticks later, nothing was rebuilt.
+  std::this_thread::sleep_for(seconds(4));
+  EXPECT_EQ(served_runs(), std::vector<std::string>{}) << serve.get("/api/decisions").second;
+  for (const auto& a : serve.assets()) {
+    if (a["key"] == "lake") continue;
+    EXPECT_EQ(a["state"], "fresh") << a["key"] << ": " << a["why"];
+  }
+  EXPECT_FALSE(runs_of("serving.fct_heart_rates").empty()) << "the command line's build is in serve's history";
+
+  auto await_run = [&](const std::string& asset, size_t runs_before) {
+    return wait_until([&] {
+      auto runs = runs_of(asset);
+      return runs.size() > runs_before && runs[0]["outcome"] != "running";
+    }, seconds(60), milliseconds(200));
+  };
+  auto decided = [&](const std::string& asset, const std::string& reason) {
+    for (const auto& d : json::parse(serve.get("/api/decisions?asset=" + asset).second)) {
+      if (d["reason"].get<std::string>().find(reason) != std::string::npos) return true;
+    }
+    return false;
+  };
+  // A CDC sync with no changes: raw.users keeps its version, stg_users does not run.
+  size_t before = runs_of("raw.users").size();
+  ASSERT_EQ(serve.post("/api/materialize", {{"assets", {"raw.users"}}}).first, 200);
+  ASSERT_TRUE(await_run("raw.users", before)) << serve.log();
+  EXPECT_EQ(runs_of("raw.users")[0]["outcome"], "succeeded");
+  EXPECT_TRUE(wait_until([&] { return decided("staging.stg_users", "upstream raw.users ran, no new data"); }, seconds(10)))
+      << serve.get("/api/decisions").second;
+  // An incremental model with no new rows: the fact table does not run after it.
+  before = runs_of("staging.stg_heart_rates").size();
+  ASSERT_EQ(serve.post("/api/materialize", {{"assets", {"staging.stg_heart_rates"}}}).first, 200);
+  ASSERT_TRUE(await_run("staging.stg_heart_rates", before)) << serve.log();
+  EXPECT_TRUE(wait_until([&] {
+    return decided("serving.fct_heart_rates", "upstream staging.stg_heart_rates ran, no new data");
+  }, seconds(10))) << serve.get("/api/decisions").second;
+  std::this_thread::sleep_for(seconds(2));
+  EXPECT_EQ(served_runs(), (std::vector<std::string>{"staging.stg_heart_rates (manual)", "raw.users (manual)"}));
+
+  // New data: a changed user reaches the dimension by itself.
+  auto c = PgConnection::connect(pg->url());
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_TRUE(c->exec("UPDATE users SET weight = weight + 1, last_update = now() WHERE user_id = (SELECT min(user_id) FROM users)").ok());
+  before = runs_of("serving.dim_users").size();
+  ASSERT_EQ(serve.post("/api/materialize", {{"assets", {"raw.users"}}}).first, 200);
+  EXPECT_TRUE(await_run("serving.dim_users", before)) << serve.get("/api/decisions").second;
+  EXPECT_EQ(serve.process().stop(SIGTERM, 30000), 0) << serve.log();
 }
 
 // A lake the sink cannot write (a file where its folder should be) ends the sink with an error that

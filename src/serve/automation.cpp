@@ -187,6 +187,25 @@ void AutomationEngine::observe_source(const std::string& key, int64_t data_time_
   st.last_error.clear();
 }
 
+std::optional<int64_t> AutomationEngine::newest_data_time(const std::string& key) const {
+  auto it = state_.find(key);
+  if (it == state_.end() || it->second.history.empty()) return std::nullopt;
+  return it->second.history.back().data_time_ms;
+}
+
+void AutomationEngine::materialized_outside(const std::string& key, RunOutcome outcome, bool changed) {
+  auto& st = state_[key];
+  st.running = true;
+  st.run_started_ms = clock_.now_ms();
+  st.launched_with.clear();
+  for (const auto& dep : find(key)->deps) st.launched_with[dep] = state_[dep].version;
+  st.launched_data_time = pending_since(key).value_or(st.run_started_ms);
+  st.requested = false;
+  st.retry_at_ms.reset();
+  st.attempt = 0;
+  finished(key, outcome, std::nullopt, changed);
+}
+
 std::optional<int64_t> AutomationEngine::pending_since(const std::string& key) const {
   std::optional<int64_t> since;
   const auto& st = state_.at(key);

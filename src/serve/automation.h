@@ -108,6 +108,11 @@ class AutomationEngine {
 
   // A source asset (the lake) has new data that arrived at `data_time_ms`.
   void observe_source(const std::string& key, int64_t data_time_ms);
+  // Arrival time of the newest data of `key`'s current version (nullopt: never materialized).
+  std::optional<int64_t> newest_data_time(const std::string& key) const;
+  // `key` was materialized by a command outside the automation (`hrflow build` while serve was not
+  // running): as a run launched now that read the current upstream versions and just ended.
+  void materialized_outside(const std::string& key, RunOutcome outcome, bool changed);
   // Evaluate every rule at clock.now(); returns the decisions made (launches and newly seen skips).
   // Every launched asset is marked running until finished() is called for it.
   std::vector<Decision> tick();

@@ -1,7 +1,5 @@
 #include "serve/pipeline.h"
 
-#include <sys/stat.h>
-
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -9,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "common/state.h"
 #include "ingest/sync.h"
@@ -90,6 +89,42 @@ Result<std::vector<AssetSpec>> project_graph(const transform::Project& project) 
 
 }  // namespace
 
+LakeObserver::LakeObserver(const Config& config)
+    : config_(config), settle_ms_(config.get_string("lake.url").rfind("s3://", 0) == 0 ? 5'000 : 250) {}
+
+std::optional<int64_t> LakeObserver::newest_marker_ms() {
+  if (!store_) {
+    auto store = lake::open_lake(config_);
+    if (!store.ok()) return std::nullopt;
+    store_ = std::move(store).value();
+  }
+  auto markers = store_->list("_hrflow/sink/");
+  if (!markers.ok()) return std::nullopt;
+  std::optional<int64_t> newest;
+  for (const auto& m : *markers) newest = std::max(newest.value_or(m.last_modified_ms), m.last_modified_ms);
+  return newest;
+}
+
+std::optional<int64_t> LakeObserver::newest_ms(int64_t now_ms) {
+  if (auto newest = newest_marker_ms()) return now_ms >= *newest + settle_ms_ ? *newest + settle_ms_ : *newest;
+  if (!store_ || now_ms - last_walk_ms_ < kLakeWalkEveryMs) return walked_;
+  last_walk_ms_ = now_ms;
+  auto files = store_->list("topics/");
+  if (!files.ok()) return walked_;
+  for (const auto& f : *files) walked_ = std::max(walked_.value_or(f.last_modified_ms), f.last_modified_ms);
+  return walked_;
+}
+
+void LakeObserver::wait_until_settled(const StopToken& stop) {
+  auto newest = newest_marker_ms();
+  if (!newest) return;
+  const int64_t until = *newest + settle_ms_;
+  if (until - SystemClock::instance().now_ms() > settle_ms_) return;  // a clock step: do not wait long
+  while (!stop.stop_requested() && SystemClock::instance().now_ms() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 Result<std::vector<AssetSpec>> read_project_graph(const fs::path& dir) {
   transform::ProjectOptions po;
   po.dir = dir;
@@ -153,21 +188,7 @@ class WarehousePipeline final : public Pipeline {
 
   std::optional<int64_t> observe(const std::string& key) override {
     if (key != "lake") return std::nullopt;
-    std::string url = config_.get_string("lake.url");
-    if (url.rfind("file://", 0) != 0) return std::nullopt;
-    fs::path root = url.substr(7);
-    std::error_code ec;
-    if (!fs::is_directory(root, ec)) return std::nullopt;
-    std::optional<int64_t> newest;
-    for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
-         it.increment(ec)) {
-      if (!it->is_regular_file(ec) || it->path().extension() != ".json") continue;
-      struct stat sb {};
-      if (::stat(it->path().c_str(), &sb) != 0) continue;
-      int64_t ms = int64_t{sb.st_mtim.tv_sec} * 1000 + sb.st_mtim.tv_nsec / 1'000'000;
-      newest = newest ? std::max(*newest, ms) : ms;
-    }
-    return newest;
+    return lake_.newest_ms(SystemClock::instance().now_ms());
   }
 
  private:
@@ -288,6 +309,7 @@ class WarehousePipeline final : public Pipeline {
   std::unique_ptr<transform::Project> project_;
   std::map<std::string, std::string> node_of_;  // asset key -> project node id
   std::set<std::string> cdc_landed_;  // raw.* assets another asset's CDC sync changed since they last ran
+  LakeObserver lake_{config_};
 };
 
 }  // namespace

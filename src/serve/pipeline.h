@@ -22,6 +22,7 @@
 #include "common/duckdb.h"
 #include "common/status.h"
 #include "common/stop.h"
+#include "lake/storage.h"
 #include "serve/automation.h"
 
 namespace hrflow::serve {
@@ -53,6 +54,33 @@ class Pipeline {
   // Directories whose files the pipeline's own SQL reads (the seeds' CSV files): the only ones DuckDB
   // may still open once serve closes its external access for the SQL endpoint.
   virtual std::vector<std::filesystem::path> directories_read() const { return {}; }
+};
+
+// When the lake last received files, at a cost that does not grow with its history: the sink writes a
+// small flush marker per partition (`_hrflow/sink/...`) with every round of files, so the newest
+// marker tells. Markers are stored just before their round's files, so a sync listing the lake at that
+// moment could miss files still being stored: a marker time T is reported as T at first and, from
+// T + settle_ms() on, as T + settle_ms() (one more version, so one more sync, which sees them all).
+// settle_ms() is short on a file system (renames) and longer on S3 (uploads). A lake without markers
+// (written by another tool) is listed in full, at most every kLakeWalkEveryMs.
+class LakeObserver {
+ public:
+  static constexpr int64_t kLakeWalkEveryMs = 10'000;
+  explicit LakeObserver(const Config& config);
+  // nullopt: no data yet (or the lake cannot be read right now).
+  std::optional<int64_t> newest_ms(int64_t now_ms);
+  // For a sync about to list the lake: wait until no round of files can still be in flight, so that
+  // the newest_ms() taken after it counts as fully loaded.
+  void wait_until_settled(const StopToken& stop);
+  int64_t settle_ms() const { return settle_ms_; }
+
+ private:
+  std::optional<int64_t> newest_marker_ms();
+  const Config& config_;
+  int64_t settle_ms_;
+  std::unique_ptr<lake::ObjectStore> store_;
+  int64_t last_walk_ms_ = -kLakeWalkEveryMs;
+  std::optional<int64_t> walked_;
 };
 
 // The heart-rate pipeline over the warehouse `db` (owned by the caller, outliving the pipeline).

@@ -57,6 +57,7 @@ std::string prom_escape(const std::string& s) {
 
 // How a failed service (the sink) is restarted: after 1 s, doubling up to a minute, with jitter.
 constexpr BackoffPolicy kServiceRestartPolicy{1'000, 60'000};
+constexpr int64_t kObserveEveryMs = 1'000;
 
 class ServiceImpl final : public Service {
  public:
@@ -209,6 +210,7 @@ class ServiceImpl final : public Service {
   void run_sink_service() {
     lake::SinkRunOptions o;
     o.records = &sink_records_;
+    o.files = &sink_files_;
     const StopToken stop = StopToken::from_flag(sink_stop_);
     Backoff restart(kServiceRestartPolicy);
     spdlog::info("sink: running inside hrflow serve (serve.sink)");
@@ -227,22 +229,39 @@ class ServiceImpl final : public Service {
     }
   }
 
-  // The automation loop.
+  // The automation loop. Sources are observed once a second (a few small objects, see LakeObserver),
+  // and the sink running in this process reports each round of files it stored at once.
   void automate() {
     std::unique_lock lock(mu_);
-    std::map<std::string, std::optional<int64_t>> seen;
+    std::map<std::string, std::optional<int64_t>> seen;  // newest data already made a version
+    std::vector<std::string> sources;
+    for (const auto& a : engine_->assets()) {
+      if (a.source) sources.push_back(a.key);
+      if (a.source) seen[a.key] = engine_->newest_data_time(a.key);
+    }
+    int64_t observed_at = 0;
+    uint64_t sink_files = 0;
     while (!stopping_) {
-      std::vector<std::string> sources;
-      for (const auto& a : engine_->assets()) {
-        if (a.source) sources.push_back(a.key);
+      const int64_t now = SystemClock::instance().now_ms();
+      if (now - observed_at >= kObserveEveryMs) {
+        observed_at = now;
+        lock.unlock();
+        std::map<std::string, std::optional<int64_t>> observed;
+        for (const auto& s : sources) observed[s] = pipeline_->observe(s);
+        lock.lock();
+        for (const auto& [key, t] : observed) {
+          if (t && (!seen[key] || *t > *seen[key])) {
+            engine_->observe_source(key, *t);
+            seen[key] = t;
+          }
+        }
       }
-      lock.unlock();
-      std::map<std::string, std::optional<int64_t>> observed;
-      for (const auto& s : sources) observed[s] = pipeline_->observe(s);
-      lock.lock();
-      for (const auto& [key, t] : observed) {
-        if (t && (!seen[key] || *t > *seen[key])) engine_->observe_source(key, *t);
-        seen[key] = t;
+      if (uint64_t files = sink_files_.load(std::memory_order_acquire); files != sink_files) {
+        sink_files = files;
+        if (files > 0 && engine_->find("lake")) {
+          engine_->observe_source("lake", now);
+          seen["lake"] = std::max(seen["lake"].value_or(now), now);
+        }
       }
       auto decisions = engine_->tick();
       if (auto st = history_->record_decisions(decisions); !st.ok()) spdlog::error("{}", st.error().message);
@@ -493,6 +512,7 @@ class ServiceImpl final : public Service {
   std::thread http_thread_, worker_, loop_, sink_;
   std::atomic<bool> sink_stop_{false}, sink_up_{false}, run_stop_{false};
   std::atomic<uint64_t> sink_records_{0}, sink_restarts_{0};
+  std::atomic<uint64_t> sink_files_{0};  // files the sink service stored (in its current run)
   std::mutex sink_error_mu_;
   std::string sink_error_;  // the last error that restarted the sink
   std::mutex mu_;
