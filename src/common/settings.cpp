@@ -105,6 +105,7 @@ const std::vector<SettingSpec>& table() {
       {"sink.rotate_bytes", T::kBytes, "64MiB", "Close a lake file at this size."},
       {"sink.rotate_interval", T::kDuration, "1h", "Close a lake file when its event-time span reaches this."},
       {"sink.idle_timeout", T::kDuration, "30s", "Close the files of a partition that received nothing for this long."},
+      {"sink.max_file_age", T::kDuration, "0s", "Close a partition's open files at most this long (wall clock) after they opened, so new readings reach the lake within seconds (0 = off: files close by size, event-time span or idle time). hrflow serve's own sink uses serve.sink_max_file_age."},
       {"sink.max_open_files", T::kInt, "64", "Open lake files per sink process; the oldest is closed first.",
        {}, 1, 100000},
 
@@ -114,6 +115,8 @@ const std::vector<SettingSpec>& table() {
        3650},
       {"sync.history_max_files", T::kInt, "10000", "Per-file load history kept before it is compacted.",
        {}, 100, 1e9},
+      {"sync.merge_after", T::kDuration, "15m",
+       "Merge a closed hour's small lake files (one partition's) into one file this long after the hour ended, once sync has loaded them (0 = never)."},
       {"sync.batch_mb", T::kInt, "256",
        "Lake files are loaded in transactions of about this many MiB (a crash reloads the batch in progress); "
        "a rest under half of it joins the last batch.",
@@ -141,6 +144,8 @@ const std::vector<SettingSpec>& table() {
       {"serve.history_retention", T::kDuration, "30d", "How long run history is kept."},
       {"serve.sink", T::kBool, "true",
        "Run the lake sink inside hrflow serve; turn off when `hrflow sink` runs as its own process."},
+      {"serve.sink_max_file_age", T::kDuration, "5s",
+       "sink.max_file_age of the sink inside hrflow serve: live readings reach the lake, and then serving.fct_heart_rates, within seconds; sync merges a closed hour's small files (sync.merge_after)."},
       {"serve.sql.port", T::kInt, "5433",
        "Port of the PostgreSQL-protocol SQL endpoint of hrflow serve (psql, JDBC, BI tools); 0 = no endpoint.", {}, 0,
        65535},

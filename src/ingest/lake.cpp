@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "ingest/lake_merge.h"
 #include "ingest/lake_scan.h"
 #include "common/progress.h"
 #include "common/stop.h"
@@ -37,11 +38,7 @@ constexpr const char* kStreamDdl =
     "_airbyte_meta JSON, _ab_source_file_url VARCHAR, _ab_source_file_last_modified TIMESTAMPTZ, user_id BIGINT, "
     "heart_rate DOUBLE, \"timestamp\" BIGINT, meta JSON)";
 
-struct Known {
-  int64_t modified_us = 0;
-  uint64_t size = 0;
-  std::string etag;
-};
+using Known = KnownFile;
 
 using namespace detail;
 
@@ -86,13 +83,15 @@ Result<bool> load_batch(db::Connection& conn, db::ColumnTypes& types, lake::Obje
                           t.info.size, db::quote_literal(t.info.etag), f.stats.rows, f.stats.rows_with_errors,
                           f.extracted_us);
   }
-  HRFLOW_TRY(conn.execute(fmt::format("INSERT OR REPLACE INTO raw.{} VALUES {}", kLakeHistoryTable, values)));
+  HRFLOW_TRY(conn.execute(fmt::format(
+      "INSERT OR REPLACE INTO raw.{} (url, last_modified, size, etag, rows, error_rows, loaded_at) VALUES {}",
+      kLakeHistoryTable, values)));
   HRFLOW_TRY(txn.commit());
 
   for (size_t i = begin; i < end; ++i) {
     const Todo& t = todo[i];
     const LakeScan::File& f = scan.files[i - begin];
-    history[t.url] = Known{t.info.last_modified_ms * 1000, t.info.size, t.info.etag};
+    history[t.url] = Known{t.info.last_modified_ms * 1000, t.info.size, t.info.etag, ""};
     if (!f.damage.empty()) spdlog::warn("sync lake: {}", f.damage);
     if (f.stats.files_empty) spdlog::info("sync lake: {} is empty", t.url);
     if (t.reload) spdlog::warn("sync lake: {} changed since it was loaded; its rows were replaced by the new content", t.url);
@@ -117,9 +116,10 @@ Status ensure_lake_tables(db::Connection& conn) {
       "CREATE TABLE IF NOT EXISTS raw.{} (url VARCHAR PRIMARY KEY, last_modified TIMESTAMPTZ, size BIGINT, "
       "etag VARCHAR, rows BIGINT, error_rows BIGINT, loaded_at TIMESTAMPTZ)",
       kLakeHistoryTable)));
-  return conn.execute(fmt::format(
+  HRFLOW_TRY(conn.execute(fmt::format(
       "CREATE TABLE IF NOT EXISTS raw.{} (url_hash UBIGINT PRIMARY KEY, last_modified TIMESTAMPTZ, size BIGINT)",
-      kLakeCompactedTable));
+      kLakeCompactedTable)));
+  return ensure_merge_tables(conn);
 }
 
 Status load_lake_content(db::Connection& conn, std::string& content, lake::Compression compression,
@@ -158,28 +158,30 @@ Result<LakeStats> LakeSource::run(lake::ObjectStore& store, db::Database& databa
   HRFLOW_TRY(conn.execute("CREATE SCHEMA IF NOT EXISTS raw"));
   HRFLOW_TRY(ensure_lake_tables(conn));
 
-  std::unordered_map<std::string, Known> history;
+  FileHistory history;
   {
     HRFLOW_ASSIGN_OR_RETURN(auto r, conn.query(fmt::format(
-                                        "SELECT url, epoch_us(last_modified), size, coalesce(etag, '') FROM raw.{}",
+                                        "SELECT url, epoch_us(last_modified), size, coalesce(etag, ''), coalesce(merged_into, '') "
+                                        "FROM raw.{}",
                                         kLakeHistoryTable)));
     for (uint64_t i = 0; i < r.row_count(); ++i) {
       history[*r.get_string(i, 0)] = {r.get_int64(i, 1).value_or(0), static_cast<uint64_t>(r.get_int64(i, 2).value_or(0)),
-                                      r.get_string(i, 3).value_or("")};
+                                      r.get_string(i, 3).value_or(""), r.get_string(i, 4).value_or("")};
     }
   }
-  std::unordered_map<uint64_t, Known> compacted;
+  std::unordered_map<uint64_t, Known> compacted;  // (same(): the URL hash entries keep no etag)
   {
     HRFLOW_ASSIGN_OR_RETURN(auto r, conn.query(fmt::format(
                                         "SELECT CAST(url_hash AS VARCHAR), epoch_us(last_modified), size FROM raw.{}",
                                         kLakeCompactedTable)));
     for (uint64_t i = 0; i < r.row_count(); ++i) {
       compacted[std::stoull(*r.get_string(i, 0))] = {r.get_int64(i, 1).value_or(0),
-                                                      static_cast<uint64_t>(r.get_int64(i, 2).value_or(0)), ""};
+                                                      static_cast<uint64_t>(r.get_int64(i, 2).value_or(0)), "", ""};
     }
   }
 
   HRFLOW_ASSIGN_OR_RETURN(auto objects, store.list(""));
+  HRFLOW_TRY(recover_merges(conn, store, objects, history, stats.merge));
   std::vector<Todo> todo;
   for (auto& obj : objects) {
     if (obj.key.starts_with("_hrflow/")) continue;  // the sink's bookkeeping (replay markers)
@@ -192,8 +194,7 @@ Result<LakeStats> LakeSource::run(lake::ObjectStore& store, db::Database& databa
     std::string url = store.url_of(obj.key);
     int64_t modified_us = obj.last_modified_ms * 1000;
     if (auto it = history.find(url); it != history.end()) {
-      const Known& k = it->second;
-      if (k.modified_us == modified_us && k.size == obj.size && k.etag == obj.etag) {
+      if (it->second.same(obj)) {
         ++stats.files_unchanged;
         continue;
       }
@@ -236,6 +237,10 @@ Result<LakeStats> LakeSource::run(lake::ObjectStore& store, db::Database& databa
     }
   }
   progress.finish();
+  if (!o.stop.stop_requested()) {
+    HRFLOW_TRY(merge_closed_hours(conn, store, objects, history, clock.now_ms(), o.merge_after_ms, o.max_merge_buckets,
+                                  o.stop, stats.merge));
+  }
 
   // Compaction when the history is full: entries older than (cursor - days) keep only a URL hash.
   if (static_cast<int64_t>(history.size()) > o.history_max_files) {

@@ -37,6 +37,7 @@
 #include "common/status.h"
 #include "common/stop.h"
 #include "lake/layout.h"
+#include "ingest/lake_merge.h"
 #include "lake/storage.h"
 
 namespace hrflow::ingest {
@@ -49,6 +50,8 @@ struct LakeOptions {
   uint64_t batch_bytes = 256ull << 20;
   bool progress = true;
   StopToken stop;  // asked between batches and files; a stopped batch rolls back
+  int64_t merge_after_ms = 0;    // merge a closed hour's small files this long after it ended (0: never)
+  size_t max_merge_buckets = 64;  // (topic, hour, partition) merges per sync at most: bounded work per run
 };
 
 struct LakeStats {
@@ -56,6 +59,7 @@ struct LakeStats {
   uint64_t files_damaged = 0;  // compressed files that were truncated or damaged (what could be read is loaded)
   uint64_t rows = 0, rows_with_errors = 0, rows_coerced = 0, rows_replaced = 0, bytes = 0;
   std::vector<std::string> skipped;  // "key: reason" of objects that are not lake files
+  MergeStats merge;                  // small files merged after loading (lake_merge.h)
   double seconds = 0;
 };
 

@@ -43,6 +43,7 @@ Result<LakeStats> sync_lake(const Config& config, db::Database& warehouse, const
   o.days_to_sync_if_history_full = config.get_int("sync.days_to_sync_if_history_full");
   o.history_max_files = config.get_int("sync.history_max_files");
   o.batch_bytes = static_cast<uint64_t>(config.get_int("sync.batch_mb")) << 20;
+  o.merge_after_ms = config.get_duration_ms("sync.merge_after");
   o.progress = r.progress;
   o.stop = r.stop;
   auto stats = LakeSource::run(*store, warehouse, o);
@@ -55,6 +56,10 @@ Result<LakeStats> sync_lake(const Config& config, db::Database& warehouse, const
                   with_thousands(s.rows_replaced), with_thousands(s.files_unchanged), with_thousands(s.rows),
                   with_thousands(s.rows_with_errors), with_thousands(s.rows_coerced), s.seconds,
                   with_thousands(static_cast<uint64_t>(rate))));
+  if (s.merge.buckets || s.merge.files_removed) {
+    log(fmt::format("lake: merged {} small files of {} closed hour-partitions into one each ({} removed from the lake)",
+                    with_thousands(s.merge.files_merged), with_thousands(s.merge.buckets), with_thousands(s.merge.files_removed)));
+  }
   if (s.files_empty || s.files_damaged) {
     log(fmt::format("lake: {} empty files, {} truncated or damaged compressed files (what could be read was loaded, "
                     "with the error in _airbyte_meta)",

@@ -47,6 +47,7 @@ struct LakeSink::Partition {
   bool segment_has_time = false;
   int64_t segment_base_ts = 0;  // event time of the segment's first well-formed record
   int64_t last_activity_ms = 0;
+  int64_t segment_opened_ms = 0;  // wall (monotonic) time the segment's first file opened
   std::set<int64_t> flush_points;  // positions that must be file boundaries (see README.md)
   int64_t committed = -1;
 };
@@ -68,6 +69,7 @@ Result<SinkOptions> SinkOptions::from(const Config& config) {
   o.rotate_bytes = config.get_bytes("sink.rotate_bytes");
   o.rotate_interval_ms = config.get_duration_ms("sink.rotate_interval");
   o.idle_timeout_ms = config.get_duration_ms("sink.idle_timeout");
+  o.max_file_age_ms = config.get_duration_ms("sink.max_file_age");
   o.max_open_files = config.get_int("sink.max_open_files");
   HRFLOW_ASSIGN_OR_RETURN(o.compression, parse_compression(config.get_string("lake.compression")));
   if (o.rotate_bytes <= 0) return invalid_argument("sink.rotate_bytes must be positive");
@@ -145,6 +147,7 @@ Status LakeSink::add(int32_t partition, int64_t offset, std::string_view value) 
     f.bucket = bucket;
     f.first_offset = offset;
     f.open_seq = open_seq_++;
+    if (p.files.empty()) p.segment_opened_ms = clock_.monotonic_ms();
     p.files.push_back(std::move(f));
     ++open_count_;
     file = p.files.end() - 1;
@@ -188,7 +191,9 @@ Status LakeSink::add(int32_t partition, int64_t offset, std::string_view value) 
 }
 
 std::string LakeSink::marker_body(const Partition& p) const {
-  std::string body = fmt::format("{{\"partition\":{},\"flush_at\":[", p.id);
+  // `committed`: every file whose first offset lies below it is final (a replay starts there), which
+  // is what sync needs to know before it merges small files.
+  std::string body = fmt::format("{{\"partition\":{},\"committed\":{},\"flush_at\":[", p.id, p.committed);
   bool first = true;
   for (int64_t at : p.flush_points) {
     if (at <= p.committed) continue;
@@ -243,7 +248,10 @@ Status LakeSink::tick() {
     bool full = std::any_of(p->files.begin(), p->files.end(), [&](const OpenFile& f) {
       return f.records >= options_.flush_size || static_cast<int64_t>(f.data.size()) >= options_.rotate_bytes;
     });
-    if (full || now - p->last_activity_ms >= options_.idle_timeout_ms) HRFLOW_TRY(flush(*p, p->next_offset));
+    // Freshness: with max_file_age a segment is cut at most that long after it opened (a circumstantial
+    // cut, safe through the marker like an idle close); sync merges a closed hour's small files later.
+    bool aged = options_.max_file_age_ms > 0 && now - p->segment_opened_ms >= options_.max_file_age_ms;
+    if (full || aged || now - p->last_activity_ms >= options_.idle_timeout_ms) HRFLOW_TRY(flush(*p, p->next_offset));
   }
   return {};
 }

@@ -38,6 +38,7 @@ struct SinkOptions {
   int64_t rotate_bytes = 64ll << 20;      // uncompressed bytes per file
   int64_t rotate_interval_ms = 3600000;   // event-time span of a partition's open files
   int64_t idle_timeout_ms = 30000;        // close a quiet partition's files after this (wall time)
+  int64_t max_file_age_ms = 0;            // close a partition's files this long after they opened (0: off)
   int64_t max_open_files = 64;            // across all partitions of this process
   Compression compression = Compression::kNone;
 

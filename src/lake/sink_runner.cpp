@@ -34,6 +34,7 @@ Result<SinkRunResult> run_sink(const Config& config, const SinkRunOptions& run, 
   if (!store.ok()) return store.error().with_context("opening the lake");
   auto options = SinkOptions::from(config);
   if (!options.ok()) return options.error();
+  if (run.max_file_age_ms) options->max_file_age_ms = *run.max_file_age_ms;
   std::string group = config.get_string("stream.consumer_group");
   auto consumer_r = stream::open_consumer(config, group);
   if (!consumer_r.ok()) return consumer_r.error().with_context("opening the stream");

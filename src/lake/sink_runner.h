@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 
 #include "common/config.h"
 #include "common/status.h"
@@ -23,6 +24,7 @@ struct SinkRunOptions {
   bool progress = false;  // records/s and per-partition lag on stderr
   std::atomic<uint64_t>* records = nullptr;  // if set: records accepted so far (for /metrics)
   std::atomic<uint64_t>* files = nullptr;    // if set: files stored so far (they can be synced now)
+  std::optional<int64_t> max_file_age_ms;    // if set: instead of sink.max_file_age
 };
 
 struct SinkRunResult {

@@ -170,6 +170,40 @@ TEST_F(SinkTest, IdleTimeoutClosesAQuietPartitionWithoutSleeping) {
   EXPECT_TRUE(sink.committable().empty());
 }
 
+TEST_F(SinkTest, MaxFileAgeClosesABusyPartitionsFilesAndTheMarkerTellsWhatIsFinal) {
+  auto o = opts();
+  o.max_file_age_ms = 5'000;
+  LakeSink sink(*store_, o, clock_);
+  int64_t off = 0;
+  for (int s = 0; s < 4; ++s) {  // a record every second: never idle, yet files close every 5 s
+    ASSERT_TRUE(sink.add(0, off, rec(off, kT0 + off)).ok());
+    ++off;
+    clock_.advance_ms(1'000);
+    ASSERT_TRUE(sink.tick().ok());
+  }
+  EXPECT_EQ(sink.open_files(), 1u);
+  ASSERT_TRUE(sink.add(0, off, rec(off, kT0 + off)).ok());
+  ++off;
+  clock_.advance_ms(1'000);
+  ASSERT_TRUE(sink.tick().ok());
+  EXPECT_EQ(sink.open_files(), 0u);
+  ASSERT_TRUE(sink.settle().ok());
+  EXPECT_EQ(sink.committable(), (SinkPositions{{0, 5}}));
+  sink.mark_committed(sink.committable());
+  for (int s = 0; s < 6; ++s) {
+    ASSERT_TRUE(sink.add(0, off, rec(off, kT0 + off)).ok());
+    ++off;
+    clock_.advance_ms(1'000);
+    ASSERT_TRUE(sink.tick().ok());
+  }
+  ASSERT_TRUE(sink.settle().ok());
+  EXPECT_EQ(read_lake(*store_).size(), 2u);
+  // The marker written with the second cut says that files below offset 5 are final.
+  auto marker = store_->get(sink.flush_marker_key(0));
+  ASSERT_TRUE(marker.ok());
+  EXPECT_NE(marker->find("\"committed\":5"), std::string::npos) << *marker;
+}
+
 TEST_F(SinkTest, BadRecordsLandUnderErrorsWithPartitionAndOffsetAndAreCounted) {
   const std::vector<std::string> corpus = {
       "not json at all",
@@ -326,6 +360,7 @@ TEST_F(SinkTest, CrashesAtRandomMomentsLoseAndDuplicateNothing) {
     o.rotate_interval_ms = (600 + static_cast<int64_t>(rng() % 7200)) * 1000;
     o.max_open_files = 1 + static_cast<int64_t>(rng() % 8);
     o.idle_timeout_ms = 1000;
+    o.max_file_age_ms = round % 2 ? 1200 : 0;  // live mode: wall-clock cuts of busy partitions too
     SinkPositions committed;  // the stream's committed positions
     int crashes = 0;
     for (;;) {

@@ -211,6 +211,7 @@ class ServiceImpl final : public Service {
     lake::SinkRunOptions o;
     o.records = &sink_records_;
     o.files = &sink_files_;
+    o.max_file_age_ms = config_.get_duration_ms("serve.sink_max_file_age");
     const StopToken stop = StopToken::from_flag(sink_stop_);
     Backoff restart(kServiceRestartPolicy);
     spdlog::info("sink: running inside hrflow serve (serve.sink)");
