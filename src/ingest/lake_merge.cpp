@@ -156,14 +156,22 @@ Status merge_closed_hours(db::Connection& conn, lake::ObjectStore& store, const 
   if (merge_after_ms <= 0 || max_buckets == 0) return {};
   // (topic, partition, hour) -> files, by first offset
   std::map<std::tuple<std::string, int32_t, int64_t>, std::vector<std::pair<lake::FileKey, const lake::ObjectInfo*>>> buckets;
+  std::map<std::pair<std::string, int32_t>, int64_t> newest_hour;  // the partition's event-time watermark
   for (const auto& o : listing) {
     if (!o.key.starts_with("topics/")) continue;
     auto key = lake::parse_key(o.key);
     if (!key.ok() || key->error_file) continue;
-    if ((key->hour_epoch + 1) * 3'600'000 + merge_after_ms > now_ms) continue;  // the hour is not closed yet
+    auto& newest = newest_hour.try_emplace({key->topic, key->partition}, key->hour_epoch).first->second;
+    newest = std::max(newest, key->hour_epoch);
     buckets[{key->topic, key->partition, key->hour_epoch}].emplace_back(*key, &o);
   }
-  std::erase_if(buckets, [](const auto& b) { return b.second.size() < 2; });
+  // An hour is closed merge_after after its end, by the wall clock or by the partition's newest event
+  // time (a backfill or a faster-than-real-time producer closes hours ahead of the clock).
+  std::erase_if(buckets, [&](const auto& b) {
+    const auto& [topic, partition, hour] = b.first;
+    const int64_t watermark = std::max(now_ms, newest_hour[{topic, partition}] * 3'600'000);
+    return b.second.size() < 2 || (hour + 1) * 3'600'000 + merge_after_ms > watermark;
+  });
   if (buckets.empty()) return {};
   HRFLOW_ASSIGN_OR_RETURN(auto committed, committed_positions(store));
   for (auto& [where, files] : buckets) {

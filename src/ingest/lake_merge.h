@@ -1,7 +1,8 @@
 // Merging a closed hour's small lake files into one per partition, after sync has loaded them.
 //
 // A sink that closes files every few seconds (sink.max_file_age, live mode) leaves thousands of small
-// files per hour. Once an hour bucket is closed (its end + sync.merge_after has passed) and its files
+// files per hour. Once an hour bucket is closed (its end + sync.merge_after has passed, by the wall
+// clock or by the newest event-time hour of the partition in the lake) and its files
 // are final (first offset below the partition's committed position, which the sink records in its
 // flush marker: a replay after a crash starts there, so these names are never rewritten), sync merges
 // the files of each (topic, hour, partition) into the file with the smallest first offset: the same

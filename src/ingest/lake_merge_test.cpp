@@ -169,6 +169,18 @@ TEST(LakeMerge, AClosedHoursSmallFilesBecomeOneFilePerPartitionAndNothingIsLoade
   }
   marker(*store, 1, 1000);
   EXPECT_EQ(wh.sync(*store).merge.buckets, 0u);
+  // A producer faster than real time: once the partition holds readings of three hours later, this
+  // hour is closed by event time, although the clock has not reached its end.
+  auto later = [&](int64_t offset) {
+    return lake::format_key({"hr-data-topic", 1, offset, false, now_hour + 3, lake::Compression::kZstd});
+  };
+  ASSERT_TRUE(store->put(later(300), *compress(readings(1, 9, 10), Codec::kZstd)).ok());
+  ASSERT_TRUE(store->put(later(301), *compress(readings(1, 9, 11), Codec::kZstd)).ok());
+  auto ahead = wh.sync(*store);
+  EXPECT_EQ(ahead.merge.buckets, 1u);
+  EXPECT_EQ(ahead.merge.files_removed, 1u);
+  EXPECT_TRUE(keys_in(*store).count(later(301))) << "the newest hour stays open";
+  EXPECT_EQ(wh.readings(), as_raw(lake_readings(*store)));
 }
 
 // The lake as a disk or S3 that fails once: refusing the Nth write or remove, or failing it after it
