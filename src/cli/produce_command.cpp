@@ -18,12 +18,7 @@ int run_produce(const Config& config, const ProduceOptions& o) {
               r->stream_name.c_str(),
               r->skipped ? fmt::format(", after skipping {} already there", with_thousands(r->skipped)).c_str() : "",
               r->ground_truth.c_str());
-  if (!r->stream_newest.empty()) {
-    std::fprintf(stderr,
-                 "produce: the stream already held every reading of this period (it ends at %s): nothing new to "
-                 "send. To write them again on purpose, use --no-resume\n",
-                 r->stream_newest.c_str());
-  }
+  if (!r->nothing_sent.empty()) std::fprintf(stderr, "produce: %s\n", r->nothing_sent.c_str());
   if (r->interrupted) {
     std::fprintf(stderr, "produce: stopped before the end of the period; everything sent was flushed\n");
     return kExitInterrupted;
@@ -41,7 +36,9 @@ void add_produce_command(CLI::App& app, CliContext& ctx) {
       "stream.kafka.bootstrap_servers is set).\n"
       "  backfill: hrflow produce --from 2025-01-01 --to 2026-01-01   (every reading of the period, event-time order)\n"
       "  live:     hrflow produce --live [--speed 60]                  (wall-clock pace until Ctrl-C)\n"
-      "Users and their history come from the operational database (hrflow oltp) by default. The effects "
+      "Users and their history come from the operational database (hrflow oltp) by default; readings fall only "
+      "while an account exists, so generate the users as of a date before the period (hrflow oltp generate --as-of "
+      "2024-12-31). The effects "
       "the simulator planted are written to simulator.ground_truth.\n"
       "Restarting the same command after a crash or Ctrl-C continues where the stream ends: readings already "
       "in it (per partition, up to its newest record) are generated again but not sent, so nothing is "

@@ -245,6 +245,70 @@ Status send_batch(stream::StreamProducer& producer, const Batch& b, bool live) {
 }
 
 
+// The sentence ProduceResult::nothing_sent holds when no event was sent.
+std::string why_nothing_was_sent(uint64_t skipped, const ResumePoint& resume, bool interrupted, bool live,
+                                 size_t with_account) {
+  if (interrupted) {
+    return skipped > 0 ? fmt::format("stopped before the first reading after those already in the stream ({} skipped)",
+                                     with_thousands(skipped))
+                       : std::string(live ? "stopped before the first reading was due" : "stopped before the first reading was sent");
+  }
+  if (skipped > 0) {
+    return fmt::format(
+        "the stream already held every reading of this period (it ends at {}): nothing new to send. To write them "
+        "again on purpose, use --no-resume",
+        utc_text(resume.newest()));
+  }
+  return fmt::format(
+      "no reading falls in this period: {} {} an account in it, but a watch records only every few seconds to "
+      "minutes, and only while its account exists; try a longer period",
+      with_account, with_account == 1 ? "user has" : "users have");
+}
+
+// Readings fall only inside account spans, so a period that no span overlaps would send nothing. Most
+// often the users were generated as of a date after the period (`hrflow oltp generate` defaults to now):
+// an error naming the accounts' time and the fix. Returns how many users have an account in it.
+Result<size_t> users_with_an_account_in(const Fleet& fleet, const std::string& source, int64_t from, int64_t to,
+                                        bool live) {
+  constexpr int64_t kOpen = std::numeric_limits<int64_t>::max();
+  size_t with_account = 0;
+  std::optional<int64_t> next_start, last_end;  // of the accounts after / before the period
+  for (const auto& u : fleet.users) {
+    bool in_period = false;
+    for (const auto& span : u.accounts) {
+      const int64_t end = span.to_ts.value_or(kOpen);
+      if (span.from_ts < to && end > from) {
+        in_period = true;
+      } else if (span.from_ts >= to) {
+        next_start = std::min(next_start.value_or(kOpen), span.from_ts);
+      } else {
+        last_end = std::max(last_end.value_or(std::numeric_limits<int64_t>::min()), end);
+      }
+    }
+    with_account += in_period ? 1 : 0;
+  }
+  if (with_account > 0) return with_account;
+  const std::string none = fmt::format(
+      "none of the {} users of '{}' has an account in the period {}, so there is nothing to send", fleet.users.size(),
+      source, live ? fmt::format("from {} on (live)", utc_text(from)) : fmt::format("{} .. {}", utc_text(from), utc_text(to)));
+  if (!last_end) {
+    return invalid_argument(
+        "{}: the first account starts at {}. {}, or produce a period from {} on", none, utc_text(*next_start),
+        source == "oltp" ? fmt::format("Generate the users as of a date before the period (`hrflow oltp generate --as-of {}`; "
+                                       "add --replace to drop the current users and their change history first)",
+                                       format_utc(from - 86400).substr(0, 10))
+                         : std::string("Use a user source whose accounts exist in the period"),
+        format_utc(*next_start).substr(0, 10));
+  }
+  if (!next_start) {
+    return invalid_argument("{}: every account ended (was deleted) by {}. Produce a period before that, or sign users "
+                            "up in it (`hrflow oltp mutate`)",
+                            none, utc_text(*last_end));
+  }
+  return invalid_argument("{}: the accounts ended by {} or start at {}. Produce a period that overlaps them", none,
+                          utc_text(*last_end), utc_text(*next_start));
+}
+
 }  // namespace
 
 Result<ProduceResult> produce(const Config& config, const ProduceOptions& o, const StopToken& stop) {
@@ -281,6 +345,8 @@ Result<ProduceResult> produce(const Config& config, const ProduceOptions& o, con
   if (fleet->users.empty()) {
     return invalid_argument("the user source '{}' has no users; generate some with `hrflow oltp generate`", source);
   }
+  auto with_account = users_with_an_account_in(*fleet, source, from, to, o.live);
+  if (!with_account.ok()) return with_account.error();
   const auto seed = static_cast<uint64_t>(config.get_int("seed"));
   auto sim = FleetSimulator::create(*fleet, {seed, from, to});
   if (!sim.ok()) return sim.error();
@@ -301,7 +367,10 @@ Result<ProduceResult> produce(const Config& config, const ProduceOptions& o, con
                                 ? "the local log " + config.get_path("stream.log.dir").string()
                                 : "Kafka topic " + config.get_string("stream.topic");
   if (!o.quiet) {
-    std::fprintf(stderr, "produce: %zu users, %s into %s%s\n", fleet->users.size(),
+    const std::string active = *with_account < fleet->users.size()
+                                   ? fmt::format(" ({} with an account in the period)", *with_account)
+                                   : "";
+    std::fprintf(stderr, "produce: %zu users%s, %s into %s%s\n", fleet->users.size(), active.c_str(),
                  live ? fmt::format("live at {}x", o.speed).c_str() : fmt::format("{} .. {}", o.from, o.to).c_str(),
                  stream_name.c_str(), live ? "; Ctrl-C stops" : "");
   }
@@ -406,7 +475,7 @@ Result<ProduceResult> produce(const Config& config, const ProduceOptions& o, con
   result.interrupted = interrupted && !live;
   result.stream_name = stream_name;
   result.ground_truth = truth_path;
-  if (sent == 0 && skipped > 0 && !live && !interrupted) result.stream_newest = utc_text(resume.newest());
+  if (sent == 0) result.nothing_sent = why_nothing_was_sent(skipped, resume, interrupted, live, *with_account);
   return result;
 }
 

@@ -34,7 +34,10 @@ struct ProduceResult {
   bool interrupted = false;  // a backfill stopped before the end of its period
   std::string stream_name;
   std::filesystem::path ground_truth;
-  std::string stream_newest;  // set when the stream already held every reading of the period
+  // Why no event was sent, when none was (a sentence for the user; empty when some were): the stream
+  // already held every reading of the period, no reading fell in it, or the run was stopped first.
+  // A period in which no user has an account at all is an error instead (produce() fails, naming the fix).
+  std::string nothing_sent;
 };
 
 Result<ProduceResult> produce(const Config& config, const ProduceOptions& options, const StopToken& stop);

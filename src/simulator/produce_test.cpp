@@ -11,6 +11,7 @@
 #include <set>
 #include <tuple>
 
+#include "common/civil_time.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "stream/log.h"
@@ -225,6 +226,66 @@ TEST(Produce, BadArgumentsFailWithAClearMessage) {
   auto no_to = testing::run_hrflow({"produce", "--users", "sample:5", "--from", "2025-01-01"}, dir.path());
   EXPECT_NE(no_to.exit_code, 0);
   EXPECT_NE(no_to.output.find("--to"), std::string::npos) << no_to.output;
+}
+
+// `hrflow oltp generate` makes every account start at its --as-of time (default: now). A backfill of
+// an earlier period then has nothing to send: it fails, naming the accounts' start and the fix, and
+// the fix works.
+TEST(Produce, APeriodInWhichNoUserHasAnAccountIsAnErrorThatNamesTheFix) {
+  TempDir dir;
+  std::ofstream(dir.path() / "hrflow.yml") << "oltp:\n  port: " << testing::free_port() << "\n";
+  struct StopOltp {
+    const TempDir& dir;
+    ~StopOltp() { testing::run_hrflow({"oltp", "down"}, dir.path()); }
+  } stop_oltp{dir};
+  auto generated = testing::run_hrflow({"oltp", "generate", "--users", "5"}, dir.path());
+  ASSERT_EQ(generated.exit_code, 0) << generated.output;
+  const int64_t now = SystemClock::instance().now_ms() / 1000;
+  const std::string from = format_utc(now - 60 * 86400).substr(0, 10), to = format_utc(now - 59 * 86400).substr(0, 10);
+  const std::string day_before = format_utc(now - 61 * 86400).substr(0, 10);
+  auto out = testing::run_hrflow({"produce", "--from", from, "--to", to}, dir.path());
+  EXPECT_NE(out.exit_code, 0) << out.output;
+  EXPECT_NE(out.output.find("none of the 5 users of 'oltp' has an account in the period " + from), std::string::npos)
+      << out.output;
+  EXPECT_NE(out.output.find("the first account starts at " + format_utc(now).substr(0, 10)), std::string::npos) << out.output;
+  EXPECT_NE(out.output.find("`hrflow oltp generate --as-of " + day_before + "`"), std::string::npos) << out.output;
+  EXPECT_EQ(out.output.find("produced 0 events"), std::string::npos) << out.output;
+
+  auto again = testing::run_hrflow({"oltp", "generate", "--users", "5", "--replace", "--as-of", day_before}, dir.path());
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  auto fixed = testing::run_hrflow({"produce", "--from", from, "--to", to, "--quiet"}, dir.path());
+  ASSERT_EQ(fixed.exit_code, 0) << fixed.output;
+  unsigned long long n = 0;
+  auto at = fixed.output.find("produced ");
+  ASSERT_NE(at, std::string::npos) << fixed.output;
+  ASSERT_EQ(std::sscanf(fixed.output.c_str() + at, "produced %llu events", &n), 1) << fixed.output;
+  EXPECT_GT(n, 0u);
+}
+
+// Whatever the reason a run sends no event, it says so: no reading in a period of seconds, every
+// reading already in the stream; and a user source whose accounts all start later is an error.
+TEST(Produce, ARunThatSendsNothingSaysWhy) {
+  TempDir dir;
+  auto quiet_second = testing::run_hrflow(
+      {"produce", "--users", "sample:1", "--from", "2025-03-03T12:00:00", "--to", "2025-03-03T12:00:01", "--quiet"}, dir.path());
+  EXPECT_EQ(quiet_second.exit_code, 0) << quiet_second.output;
+  EXPECT_NE(quiet_second.output.find("produced 0 events"), std::string::npos) << quiet_second.output;
+  EXPECT_NE(quiet_second.output.find("produce: no reading falls in this period: 1 user has an account in it"),
+            std::string::npos)
+      << quiet_second.output;
+
+  const std::vector<std::string> day = {"produce", "--users", "sample:2", "--from", "2025-03-03", "--to", "2025-03-04", "--quiet"};
+  ASSERT_EQ(testing::run_hrflow(day, dir.path()).exit_code, 0);
+  auto repeated = testing::run_hrflow(day, dir.path());
+  EXPECT_EQ(repeated.exit_code, 0) << repeated.output;
+  EXPECT_NE(repeated.output.find("produce: the stream already held every reading of this period"), std::string::npos)
+      << repeated.output;
+
+  auto before = testing::run_hrflow({"produce", "--users", "sample:3", "--from", "2014-01-01", "--to", "2014-01-02"}, dir.path());
+  EXPECT_NE(before.exit_code, 0) << before.output;
+  EXPECT_NE(before.output.find("none of the 3 users of 'sample:3' has an account in the period"), std::string::npos)
+      << before.output;
+  EXPECT_NE(before.output.find("produce a period from 2015-01-01 on"), std::string::npos) << before.output;
 }
 
 }  // namespace

@@ -5,7 +5,10 @@
 -- so it adds up exactly across rows; distinct users are not kept (ask the daily rollup or the fact table),
 -- but person_ids lists the row's people (the semantic layer's {person_id}: the user id, or for a reading of
 -- an unknown user version a negative id from its key), so that small-cell suppression can count them.
--- Incremental: the days from rollup_window_start() on are aggregated again and replace their rows.
+-- Incremental: the days from rollup_window_start() on are aggregated again and replace their rows, and
+-- so are the earlier days that hold readings of an inferred user (dim_users: sex and country unknown)
+-- whose real row has arrived since (a re-sign-up after the first CDC snapshot): a full rebuild would
+-- give them the real attributes.
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -15,12 +18,26 @@
 
 {% if is_incremental() %}
 {%- set first_day = rollup_window_start() -%}
+{#- rows of unknown sex and country are an inferred user's (or a fact row's without a user version): few,
+    so looking for the ones whose person has become known costs little; found as literals -#}
+{%- set redo_days = [] -%}
+{%- if execute -%}
+{%- for r in run_query("select distinct cast(event_date as varchar) as d from (select event_date, unnest(person_ids) as person_id from "
+                       ~ this ~ " where sex is null and address_country_code is null and event_date < " ~ first_day
+                       ~ ") where person_id in (select user_id from " ~ ref('dim_users') ~ " where sex is not null) order by d").rows -%}
+{%- do redo_days.append("date '" ~ r[0] ~ "'") -%}
+{%- endfor -%}
+{%- endif -%}
+{%- set offsets_from = redo_days[0] if redo_days else first_day -%}
+{%- set in_window = "(f.event_date >= " ~ first_day ~ (" or f.event_date in (" ~ redo_days | join(", ") ~ ")" if redo_days else "") ~ ")" -%}
 {% else %}
 {%- set first_day = "(select min(event_date) from " ~ ref('fct_heart_rates') ~ ")" -%}
+{%- set offsets_from = first_day -%}
+{%- set in_window = "f.event_date >= " ~ first_day -%}
 {% endif %}
 
 with offsets as (
-    {{ utc_offsets(first_day, "(select max(event_date) from " ~ ref('fct_heart_rates') ~ " where event_date >= " ~ first_day ~ ")") }}
+    {{ utc_offsets(offsets_from, "(select max(event_date) from " ~ ref('fct_heart_rates') ~ " where event_date >= " ~ offsets_from ~ ")") }}
 ),
 
 -- User versions numbered: the aggregation below groups by this number rather than the text key.
@@ -41,7 +58,7 @@ readings as (
     from {{ ref('fct_heart_rates') }} f
     left join users u on u.user_key = f.user_key
     left join offsets lo on lo.time_zone = u.time_zone and lo.utc_hour = date_trunc('hour', f.event_datetime)
-    where f.event_date >= {{ first_day }}
+    where {{ in_window }}
 ),
 
 -- Per user first: a user's distinct 10-minute slots in a local hour are bits of a 12-bit mask (slot

@@ -1,26 +1,32 @@
--- Activities as a type 2 dimension (renames and retirements), with the same rules as dim_users.
+-- Activities as a type 2 dimension (renames and retirements), with the same rules as dim_users: the
+-- first version covers the time before it (from 1900-01-01), and an activity id that readings refer
+-- to but CDC never captured gets an inferred member (is_inferred, activity_name 'Unknown').
 {{ config(materialized='table') }}
 
-with changes as (
-    select
-        *,
-        row_number() over (partition by activity_id, updated_at order by lsn desc) as rank_in_instant
-    from {{ ref('stg_activities') }}
+with versions as (
+    {{ scd2_versions(ref('stg_activities'), 'activity_id') }}
 ),
 
-ordered as (
-    select
-        *,
-        lead(updated_at) over (partition by activity_id order by updated_at, lsn) as next_change_at
-    from changes
-    where rank_in_instant = 1
+inferred as (
+    {{ scd2_inferred_ids(ref('stg_reading_ids'), 'versions', 'activity_id') }}
 )
 
 select
-    md5(cast(activity_id as varchar) || '|' || cast(epoch_us(updated_at) as varchar)) as activity_key,
+    {{ scd2_key('activity_id', 'valid_from') }} as activity_key,
     activity_id,
     activity_name,
-    updated_at at time zone 'UTC' as start_date,
-    next_change_at at time zone 'UTC' as end_date
-from ordered
-where deleted_at is null
+    valid_from as start_date,
+    next_change_at at time zone 'UTC' as end_date,
+    false as is_inferred
+from versions
+
+union all
+
+select
+    {{ scd2_key('activity_id', "timestamp '1900-01-01'") }},
+    activity_id,
+    'Unknown',
+    timestamp '1900-01-01',
+    null,
+    true
+from inferred
