@@ -222,8 +222,17 @@ class LocalConsumer final : public StreamConsumer {
         HRFLOW_TRY(readers_[p]->read(positions_[p], max_records - out.size(), out));
       }
       next_ = (next_ + 1) % n;  // start with another partition next time, so none starves
-      if (!out.empty() || std::chrono::steady_clock::now() >= deadline) return out;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));  // waiting for the writer
+      if (!out.empty()) {
+        idle_wait_ms_ = kMinWaitMs;
+        return out;
+      }
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) return out;
+      // Waiting for the writer: soon after data, then less often while the log stays quiet, so an idle
+      // consumer (the sink inside a serve with nothing arriving) costs next to nothing.
+      std::this_thread::sleep_for(std::min(std::chrono::milliseconds(idle_wait_ms_),
+                                           std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now)));
+      idle_wait_ms_ = std::min(idle_wait_ms_ * 2, kMaxWaitMs);
     }
   }
 
@@ -264,6 +273,8 @@ class LocalConsumer final : public StreamConsumer {
   Positions positions_;  // next offset to read per partition
   std::vector<std::unique_ptr<PartitionReader>> readers_;
   size_t next_ = 0;
+  static constexpr int64_t kMinWaitMs = 2, kMaxWaitMs = 100;
+  int64_t idle_wait_ms_ = kMinWaitMs;  // grows while polls find nothing, back to the minimum on data
 };
 
 }  // namespace
