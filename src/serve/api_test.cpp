@@ -5,9 +5,11 @@
 
 #include <csignal>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "common/pg.h"
+#include "lake/s3_store.h"
 #include "support/fixtures.h"
 
 namespace hrflow::testing {
@@ -353,6 +355,153 @@ TEST(ServeIdle, AfterTheCommandLineBuiltEverythingServeRunsOnlyWhereDataChanged)
   before = runs_of("serving.dim_users").size();
   ASSERT_EQ(serve.post("/api/materialize", {{"assets", {"raw.users"}}}).first, 200);
   EXPECT_TRUE(await_run("serving.dim_users", before)) << serve.get("/api/decisions").second;
+  EXPECT_EQ(serve.process().stop(SIGTERM, 30000), 0) << serve.log();
+}
+
+// kill -9 of serve during a live run, twice, while the sink cuts files every few seconds and sync
+// merges closed hours: after the restarts every produced reading is exactly once in the lake, in raw and
+// in the fact table, and the lake holds one file per merged hour and partition.
+TEST(ServeLive, KilledTwiceDuringALiveRunEveryReadingEndsUpExactlyOnce) {
+  HRFLOW_START_OR_SKIP(pg, PostgresInstance::start());
+  TempDir dir;
+  const std::string cfg = (dir.path() / "hrflow.yml").string();
+  std::ofstream(cfg) << "state_dir: " << (dir.path() / ".hrflow").string() << "\n"
+                     << "oltp:\n  url: " << pg->url() << "\n"
+                     << "sync:\n  merge_after: 1m\n"
+                     << "query:\n  min_cell_users: 1\n"
+                     << "serve:\n  sink_max_file_age: 1s\n  sql:\n    port: " << free_port() << "\n";
+  auto gen = run_hrflow({"-c", cfg, "oltp", "generate", "--users", "20"});
+  ASSERT_EQ(gen.exit_code, 0) << gen.output;
+  // 20 minutes of readings a second: hours close (and are merged) within the test.
+  auto produce = Subprocess::start({hrflow_bin(), "-c", cfg, "produce", "--live", "--speed", "1200"},
+                                   (dir.path() / "produce.log").string());
+  ASSERT_TRUE(produce.ok());
+  std::unique_ptr<ServeProcess> serve;
+  auto readings = [&]() -> int64_t {
+    auto [code, body] = serve->post("/api/dashboard/query", {{"metrics", {"readings"}}});
+    auto j = json::parse(body, nullptr, false);
+    return code != 200 || j.is_discarded() || j["rows"].empty() ? -1 : j["rows"][0][0].get<int64_t>();
+  };
+  for (int run = 0; run < 3; ++run) {
+    serve = std::make_unique<ServeProcess>(dir.path());
+    ASSERT_TRUE(serve->ready()) << serve->log();
+    if (run == 2) {
+      std::this_thread::sleep_for(seconds(6));  // a few more hours of readings after the last restart
+      break;
+    }
+    const int64_t before = readings();
+    ASSERT_TRUE(wait_until([&] { return readings() > before; }, seconds(120), milliseconds(200))) << serve->log();
+    std::this_thread::sleep_for(milliseconds(run == 0 ? 700 : 2300));  // somewhere in a sink round or a build
+    ASSERT_EQ(::kill(serve->process().pid(), SIGKILL), 0);
+    serve->process().stop(SIGKILL, 10000);
+  }
+  EXPECT_EQ(produce->stop(SIGINT, 30000), 0);
+  std::ifstream in(dir.path() / "produce.log");
+  std::string out((std::istreambuf_iterator<char>(in)), {});
+  const auto at = out.find("produced ");
+  ASSERT_NE(at, std::string::npos) << out;
+  const int64_t sent = std::stoll(out.substr(at + 9));
+  EXPECT_TRUE(wait_until([&] { return readings() == sent; }, seconds(120), milliseconds(250)))
+      << readings() << " of " << sent << " readings in the fact table\n" << serve->log();
+  EXPECT_EQ(serve->process().stop(SIGTERM, 30000), 0) << serve->log();
+
+  // The lake: every reading once (counted by line), and each closed hour (all but the newest two of a
+  // partition) merged into one file per partition.
+  std::map<std::string, std::map<std::string, int>> files;  // partition -> hour directory -> files
+  int64_t lines = 0;
+  const auto topics = dir.path() / ".hrflow" / "lake" / "topics";
+  for (const auto& e : std::filesystem::recursive_directory_iterator(topics)) {
+    if (!e.is_regular_file()) continue;
+    std::string name = e.path().filename().string();
+    files[name.substr(name.find('+') + 1, name.rfind('+') - name.find('+') - 1)][e.path().parent_path().string()]++;
+    std::ifstream f(e.path());
+    for (std::string line; std::getline(f, line);) lines++;
+  }
+  EXPECT_EQ(lines, sent);
+  int closed_hours = 0;
+  for (const auto& [partition, hours] : files) {
+    int left = static_cast<int>(hours.size()) - 2;
+    for (const auto& [hour, n] : hours) {
+      if (left-- <= 0) break;
+      ++closed_hours;
+      EXPECT_EQ(n, 1) << "partition " << partition << ", " << hour;
+    }
+  }
+  EXPECT_GT(closed_hours, 0);
+  auto q = run_hrflow({"-c", cfg, "query", "--format", "csv", "--sql",
+                       "SELECT (SELECT count(*) FROM raw.heart_rate_stream) AS raw_rows, "
+                       "(SELECT count(*) FROM serving.fct_heart_rates) AS fact_rows"});
+  ASSERT_EQ(q.exit_code, 0) << q.output;
+  EXPECT_NE(q.output.find(fmt::format("raw_rows,fact_rows\n{},{}\n", sent, sent)), std::string::npos) << q.output;
+}
+
+// Services that heal: under a live serve, S3 stops answering for a while, then the Kafka broker does
+// (both processes stopped with SIGSTOP, as a hung server or a network partition). serve keeps running;
+// the sink waits and retries; afterwards every produced reading is in the lake, in raw and in the fact
+// table exactly once, with no restart of anything.
+TEST(ServeHeals, S3AndKafkaStoppedForAWhileUnderALiveServeHealWithoutARestart) {
+  HRFLOW_START_OR_SKIP(pg, PostgresInstance::start());
+  HRFLOW_START_OR_SKIP(s3, S3Instance::start());
+  HRFLOW_START_OR_SKIP(kafka, KafkaInstance::start());
+  setenv("AWS_ACCESS_KEY_ID", S3Instance::kAccessKey, 1);
+  setenv("AWS_SECRET_ACCESS_KEY", S3Instance::kSecretKey, 1);
+  {
+    lake::S3Options o;
+    o.endpoint = s3->endpoint();
+    o.credentials = {S3Instance::kAccessKey, S3Instance::kSecretKey, ""};
+    auto store = lake::S3Store::open(o, "s3://heal-bucket/lake");
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    ASSERT_TRUE((*store)->ensure_bucket().ok());
+  }
+  TempDir dir;
+  const std::string cfg = (dir.path() / "hrflow.yml").string();
+  std::ofstream(cfg) << "state_dir: " << (dir.path() / ".hrflow").string() << "\n"
+                     << "oltp:\n  url: " << pg->url() << "\n"
+                     << "stream:\n  kafka:\n    bootstrap_servers: " << kafka->bootstrap_servers() << "\n"
+                     << "lake:\n  url: s3://heal-bucket/lake\n  s3:\n    endpoint: " << s3->endpoint()
+                     << "\n    timeout: 3s\n    max_attempts: 2\n"
+                     << "sync:\n  merge_after: 1m\n"
+                     << "query:\n  min_cell_users: 1\n"
+                     << "serve:\n  sql:\n    port: " << free_port() << "\n";
+  auto gen = run_hrflow({"-c", cfg, "oltp", "generate", "--users", "20"});
+  ASSERT_EQ(gen.exit_code, 0) << gen.output;
+  ServeProcess serve(dir.path());
+  ASSERT_TRUE(serve.ready()) << serve.log();
+  auto readings = [&]() -> int64_t {
+    auto [code, body] = serve.post("/api/dashboard/query", {{"metrics", {"readings"}}});
+    auto j = json::parse(body, nullptr, false);
+    return code != 200 || j.is_discarded() || j["rows"].empty() ? -1 : j["rows"][0][0].get<int64_t>();
+  };
+  auto produce = Subprocess::start({hrflow_bin(), "-c", cfg, "produce", "--live", "--speed", "600"},
+                                   (dir.path() / "produce.log").string());
+  ASSERT_TRUE(produce.ok());
+  ASSERT_TRUE(wait_until([&] { return readings() > 0; }, seconds(120), milliseconds(250))) << serve.log();
+
+  for (pid_t stopped : {s3->pid(), kafka->pid()}) {
+    ASSERT_EQ(::kill(stopped, SIGSTOP), 0);
+    std::this_thread::sleep_for(seconds(15));  // longer than every timeout: requests fail and are retried
+    ASSERT_EQ(::kill(stopped, SIGCONT), 0);
+    const int64_t before = readings();
+    EXPECT_TRUE(wait_until([&] { return readings() > before; }, seconds(90), milliseconds(250)))
+        << "no new readings after the outage healed\n" << serve.log();
+    EXPECT_EQ(serve.get("/api/health").first, 200);
+  }
+  EXPECT_EQ(produce->stop(SIGINT, 30000), 0);
+  std::ifstream in(dir.path() / "produce.log");
+  std::string out((std::istreambuf_iterator<char>(in)), {});
+  const auto at = out.find("produced ");
+  ASSERT_NE(at, std::string::npos) << out;
+  const int64_t sent = std::stoll(out.substr(at + 9));
+  EXPECT_TRUE(wait_until([&] { return readings() == sent; }, seconds(120), milliseconds(250)))
+      << readings() << " of " << sent << " readings in the fact table\n" << serve.log();
+  auto sql = [&](const std::string& q) {
+    auto r = run_hrflow({"-c", cfg, "query", "--format", "csv", "--sql", q});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return r.output.substr(r.output.find('\n') + 1, r.output.find('\n', r.output.find('\n') + 1) - r.output.find('\n') - 1);
+  };
+  EXPECT_EQ(sql("SELECT count(*) FROM raw.heart_rate_stream"), std::to_string(sent));
+  EXPECT_EQ(sql("SELECT count(*) FROM (SELECT DISTINCT user_id, \"timestamp\" FROM raw.heart_rate_stream)"),
+            std::to_string(sent));
   EXPECT_EQ(serve.process().stop(SIGTERM, 30000), 0) << serve.log();
 }
 

@@ -63,6 +63,8 @@ class KafkaInstance {
  public:
   static Result<std::unique_ptr<KafkaInstance>> start(int partitions = 6, const std::string& topic = "hr-data-topic");
   const std::string& bootstrap_servers() const { return bootstrap_; }
+  // The broker process, e.g. to stop it for a while (SIGSTOP/SIGCONT) and see clients heal.
+  pid_t pid() const { return process_->pid(); }
 
  private:
   KafkaInstance() = default;
@@ -75,6 +77,7 @@ class S3Instance {
  public:
   static Result<std::unique_ptr<S3Instance>> start();
   std::string endpoint() const;  // http://127.0.0.1:<port>
+  pid_t pid() const { return process_->pid(); }  // the server process (SIGSTOP: S3 stops answering)
   // Credentials moto accepts (any); tests set them as the AWS_* environment.
   static constexpr const char* kAccessKey = "testing";
   static constexpr const char* kSecretKey = "testing";
