@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 #include <tuple>
@@ -48,7 +49,7 @@ std::string in_list(lake::ObjectStore& store, const std::vector<std::string>& ke
 // The merged file is stored as `stored`: swap the history (target: the merged fingerprint and the inputs'
 // row counts; other inputs: merged_into) and drop the intent in one transaction, then remove the inputs.
 Status finish(db::Connection& conn, lake::ObjectStore& store, const Intent& in, const lake::ObjectInfo& stored,
-              FileHistory& history, MergeStats& stats, std::set<std::string>& removed) {
+              uint64_t hash, FileHistory& history, MergeStats& stats, std::set<std::string>& removed) {
   const std::string into_url = store.url_of(in.into_key);
   HRFLOW_ASSIGN_OR_RETURN(auto txn, db::Transaction::begin(conn));
   HRFLOW_ASSIGN_OR_RETURN(auto sums, conn.query(fmt::format(
@@ -56,16 +57,16 @@ Status finish(db::Connection& conn, lake::ObjectStore& store, const Intent& in, 
                                          kLakeHistoryTable, in_list(store, in.inputs, 0))));
   HRFLOW_TRY(conn.execute(fmt::format(
       "UPDATE raw.{} SET last_modified = make_timestamptz({}::BIGINT), size = {}, etag = {}, rows = {}, error_rows = {}, "
-      "merged_into = NULL WHERE url = {}",
+      "merged_into = NULL, content_hash = {}::UBIGINT WHERE url = {}",
       kLakeHistoryTable, stored.last_modified_ms * 1000, stored.size, db::quote_literal(stored.etag),
-      sums.get_int64(0, 0).value_or(0), sums.get_int64(0, 1).value_or(0), db::quote_literal(into_url))));
+      sums.get_int64(0, 0).value_or(0), sums.get_int64(0, 1).value_or(0), hash, db::quote_literal(into_url))));
   if (in.inputs.size() > 1) {
     HRFLOW_TRY(conn.execute(fmt::format("UPDATE raw.{} SET merged_into = {} WHERE url IN ({})", kLakeHistoryTable,
                                         db::quote_literal(into_url), in_list(store, in.inputs, 1))));
   }
   HRFLOW_TRY(conn.execute(fmt::format("DELETE FROM raw.{} WHERE into_key = {}", kLakeMergesTable, db::quote_literal(in.into_key))));
   HRFLOW_TRY(txn.commit());
-  history[into_url] = KnownFile{stored.last_modified_ms * 1000, stored.size, stored.etag, ""};
+  history[into_url] = KnownFile{stored.last_modified_ms * 1000, stored.size, stored.etag, "", hash};
   for (size_t i = 1; i < in.inputs.size(); ++i) history[store.url_of(in.inputs[i])].merged_into = into_url;
   stats.buckets++;
   stats.files_merged += in.inputs.size();
@@ -103,8 +104,14 @@ Result<std::map<std::pair<std::string, int32_t>, int64_t>> committed_positions(l
 
 }  // namespace
 
+uint64_t content_hash(std::string_view bytes) {
+  const uint64_t h = std::hash<std::string_view>{}(bytes);
+  return h == 0 ? 1 : h;  // 0 means "not known"
+}
+
 Status ensure_merge_tables(db::Connection& conn) {
   HRFLOW_TRY(conn.execute(fmt::format("ALTER TABLE raw.{} ADD COLUMN IF NOT EXISTS merged_into VARCHAR", kLakeHistoryTable)));
+  HRFLOW_TRY(conn.execute(fmt::format("ALTER TABLE raw.{} ADD COLUMN IF NOT EXISTS content_hash UBIGINT", kLakeHistoryTable)));
   return conn.execute(fmt::format(
       "CREATE TABLE IF NOT EXISTS raw.{} (into_key VARCHAR PRIMARY KEY, last_modified_us BIGINT, size BIGINT, "
       "etag VARCHAR, inputs VARCHAR, started_at TIMESTAMPTZ DEFAULT now())",
@@ -120,7 +127,7 @@ Status recover_merges(db::Connection& conn, lake::ObjectStore& store, std::vecto
   std::set<std::string> removed;
   for (uint64_t i = 0; i < r.row_count(); ++i) {
     Intent in{*r.get_string(i, 0),
-              {r.get_int64(i, 1).value_or(0), static_cast<uint64_t>(r.get_int64(i, 2).value_or(0)), r.get_string(i, 3).value_or(""), ""},
+              {r.get_int64(i, 1).value_or(0), static_cast<uint64_t>(r.get_int64(i, 2).value_or(0)), r.get_string(i, 3).value_or(""), "", 0},
               split_lines(r.get_string(i, 4).value_or(""))};
     auto it = by_key.find(in.into_key);
     if (it == by_key.end() || in.before.same(*it->second)) {
@@ -130,7 +137,7 @@ Status recover_merges(db::Connection& conn, lake::ObjectStore& store, std::vecto
       continue;
     }
     spdlog::info("sync lake: finishing the interrupted merge into {}", store.url_of(in.into_key));
-    HRFLOW_TRY(finish(conn, store, in, *it->second, history, stats, removed));
+    HRFLOW_TRY(finish(conn, store, in, *it->second, 0, history, stats, removed));
   }
   // Inputs of finished merges still listed (a sync killed before it removed them): remove them now. An
   // input listed with another fingerprint was written again: the load replaces its rows.
@@ -190,7 +197,7 @@ Status merge_closed_hours(db::Connection& conn, lake::ObjectStore& store, const 
     if (in.inputs.size() < 2) continue;
     in.into_key = in.inputs[0];
     const lake::ObjectInfo& target = *files[0].second;
-    in.before = {target.last_modified_ms * 1000, target.size, target.etag, ""};
+    in.before = {target.last_modified_ms * 1000, target.size, target.etag, "", 0};
     // The intent first: a sync killed from here on finishes or abandons this merge before it loads.
     HRFLOW_TRY(conn.execute(fmt::format("INSERT OR REPLACE INTO raw.{} (into_key, last_modified_us, size, etag, inputs) "
                                         "VALUES ({}, {}, {}, {}, {})",
@@ -220,7 +227,7 @@ Status merge_closed_hours(db::Connection& conn, lake::ObjectStore& store, const 
     auto it = std::find_if(stored.begin(), stored.end(), [&](const auto& o) { return o.key == in.into_key; });
     if (it == stored.end()) return io_error("{} is not listed right after it was stored", store.url_of(in.into_key));
     std::set<std::string> removed;
-    HRFLOW_TRY(finish(conn, store, in, *it, history, stats, removed));
+    HRFLOW_TRY(finish(conn, store, in, *it, content_hash(packed), history, stats, removed));
   }
   return {};
 }

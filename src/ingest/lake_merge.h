@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -29,12 +30,17 @@
 
 namespace hrflow::ingest {
 
+// A stored file's bytes as one number: a file the sink stored again byte for byte (its replay after a
+// crash) is recognised, and raw and everything built from it stay as they are.
+uint64_t content_hash(std::string_view bytes);
+
 // What the history knows of a loaded file.
 struct KnownFile {
   int64_t modified_us = 0;
   uint64_t size = 0;
   std::string etag;
   std::string merged_into;  // set: merged into that URL (the object itself is removed from the lake)
+  uint64_t content_hash = 0;  // 0: not known (loaded before hashes were kept)
   bool same(const lake::ObjectInfo& o) const {
     return modified_us == o.last_modified_ms * 1000 && size == o.size && etag == o.etag;
   }

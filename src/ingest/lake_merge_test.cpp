@@ -6,6 +6,7 @@
 
 #include <map>
 #include <set>
+#include <thread>
 
 #include "common/compression.h"
 #include "common/duckdb.h"
@@ -181,6 +182,32 @@ TEST(LakeMerge, AClosedHoursSmallFilesBecomeOneFilePerPartitionAndNothingIsLoade
   EXPECT_EQ(ahead.merge.files_removed, 1u);
   EXPECT_TRUE(keys_in(*store).count(later(301))) << "the newest hour stays open";
   EXPECT_EQ(wh.readings(), as_raw(lake_readings(*store)));
+}
+
+// The sink's replay after a crash stores a file again under its name, byte for byte: raw keeps its rows
+// (same ids, same extraction time), so nothing downstream sees new or replaced rows.
+TEST(LakeSource, AFileStoredAgainByteForByteChangesNothingInRaw) {
+  TempDir dir;
+  auto store = std::move(lake::FileStore::open(dir.path() / "lake")).value();
+  put(*store, key(0, 0), readings(10, 1, 0));
+  Warehouse wh;
+  wh.options.merge_after_ms = 0;
+  ASSERT_EQ(wh.sync(*store).rows, 10u);
+  const std::string ids = wh.q("SELECT string_agg(CAST(_airbyte_raw_id AS VARCHAR), ',' ORDER BY \"timestamp\") FROM raw.heart_rate_stream");
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  put(*store, key(0, 0), readings(10, 1, 0));  // same bytes, new modification time
+  auto again = wh.sync(*store);
+  EXPECT_EQ(again.rows, 0u);
+  EXPECT_EQ(again.files_reloaded, 0u);
+  EXPECT_EQ(again.files_unchanged, 1u);
+  EXPECT_EQ(wh.q("SELECT string_agg(CAST(_airbyte_raw_id AS VARCHAR), ',' ORDER BY \"timestamp\") FROM raw.heart_rate_stream"), ids);
+  EXPECT_EQ(wh.sync(*store).files_unchanged, 1u) << "the new fingerprint is remembered";
+  // Different bytes under the same name still replace the rows.
+  put(*store, key(0, 0), readings(8, 1, 0));
+  auto changed = wh.sync(*store);
+  EXPECT_EQ(changed.files_reloaded, 1u);
+  EXPECT_EQ(changed.rows_replaced, 10u);
+  EXPECT_EQ(wh.q("SELECT count(*) FROM raw.heart_rate_stream"), "8");
 }
 
 // The lake as a disk or S3 that fails once: refusing the Nth write or remove, or failing it after it

@@ -69,6 +69,7 @@ Status scan_file(LakeScan& scan, size_t k, ScanThread& t) {
     return st.error().with_context(fmt::format("reading {}", todo.url));
   }
   LakeScan::File& f = scan.files[k];
+  f.content_hash = content_hash(t.content);
   f.stats.bytes = todo.info.size;
   f.extracted_us = scan.clock.now_ms() * 1000;
   bool error_file = todo.key.error_file;

@@ -32,6 +32,7 @@ struct LakeScan {
   struct File {
     LakeStats stats;  // this file's rows and flags
     int64_t extracted_us = 0;
+    uint64_t content_hash = 0;  // of the stored bytes (content_hash()), kept in the load history
     std::string damage;  // "url: what" when a compressed file was truncated or damaged
     bool done = false;   // every row handed to the insert
   };

@@ -402,7 +402,8 @@ TEST(ServeLive, KilledTwiceDuringALiveRunEveryReadingEndsUpExactlyOnce) {
   ASSERT_NE(at, std::string::npos) << out;
   const int64_t sent = std::stoll(out.substr(at + 9));
   EXPECT_TRUE(wait_until([&] { return readings() == sent; }, seconds(120), milliseconds(250)))
-      << readings() << " of " << sent << " readings in the fact table\n" << serve->log();
+      << readings() << " of " << sent << " readings in the fact table\n" << serve->log() << "\nassets: "
+      << serve->get("/api/assets").second << "\ndecisions: " << serve->get("/api/decisions").second;
   EXPECT_EQ(serve->process().stop(SIGTERM, 30000), 0) << serve->log();
 
   // The lake: every reading once (counted by line), and each closed hour (all but the newest two of a
