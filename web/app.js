@@ -75,7 +75,11 @@ function renderDetail() {
   document.getElementById('d-key').textContent = a.key;
   document.getElementById('d-state').textContent = a.state;
   document.getElementById('d-why').textContent = a.why;
-  document.getElementById('d-policy').textContent = a.source ? 'fed by the sink service' : a.policy.describe;
+  const svc = a.service;
+  document.getElementById('d-policy').textContent = !a.source ? a.policy.describe
+    : !svc ? 'fed by the sink service'
+    : `fed by the sink service: ${svc.state}` + (svc.restarts ? `, restarted ${svc.restarts}×` : '') +
+      (svc.last_error ? ` (last error: ${svc.last_error})` : '');
   document.getElementById('d-deps').textContent = a.deps.join(', ') || '—';
   document.getElementById('d-last').textContent = when(a.last_success_ms);
   document.getElementById('materialize').disabled = a.source;

@@ -535,6 +535,11 @@ TEST(ServeSink, RestartsAFailedSinkUntilTheLakeWorksAgain) {
   };
   ASSERT_TRUE(wait_until([&] { return restarts() >= 1; }, seconds(30))) << serve.log();
   EXPECT_NE(serve.log().find("restarting the sink service"), std::string::npos) << serve.log();
+  for (const auto& a : serve.assets()) {  // the service's state is in the asset graph (and the UI) too
+    if (a["key"] != "lake") continue;
+    EXPECT_GE(a["service"]["restarts"].get<int64_t>(), 1) << a.dump();
+    EXPECT_FALSE(a["service"].value("last_error", "").empty()) << a.dump();
+  }
 
   std::filesystem::remove(lake / "topics");  // the lake works again
   auto lines_in_lake = [&] {

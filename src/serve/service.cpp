@@ -353,9 +353,22 @@ class ServiceImpl final : public Service {
                           {"last_success_ms", st.last_success_ms}};
       if (st.next_cron_ms) j["next_cron_ms"] = *st.next_cron_ms;
       if (st.next_deadline_ms) j["next_deadline_ms"] = *st.next_deadline_ms;
+      if (a.key == "lake") j["service"] = sink_service_json();
       out.push_back(j);
     }
     return out;
+  }
+
+  // The sink service that feeds the lake: running or waiting to be restarted, and why.
+  nlohmann::json sink_service_json() {
+    if (!config_.get_bool("serve.sink")) return {{"name", "sink"}, {"state", "not run by serve (serve.sink: false)"}};
+    std::lock_guard lock(sink_error_mu_);
+    nlohmann::json j = {{"name", "sink"},
+                        {"state", sink_up_.load() ? "running" : "restarting"},
+                        {"restarts", sink_restarts_.load()},
+                        {"records", sink_records_.load()}};
+    if (!sink_error_.empty()) j["last_error"] = sink_error_;
+    return j;
   }
 
   std::string metrics_text() {
